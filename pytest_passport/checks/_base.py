@@ -1,0 +1,116 @@
+"""The check registry and the context every check function receives.
+
+A check is a pure function ``(CheckContext) -> Finding`` registered with :func:`check`.
+It never imports pytest, so the plugin, the CLIs and :func:`pytest_passport.verify`
+all run the same code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..checkpoint import Checkpoint
+from ..findings import Finding
+from ..hashing import DigestCache
+from ..schema import Passport, Signoff
+
+COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
+NULL_COMMIT = re.compile(r"^0{7,40}$")
+REPO = re.compile(r"^[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$")
+RUNLOG_PATH = re.compile(r"^[A-Za-z0-9._/\-]+\.md$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass
+class CheckOptions:
+    """What the user asked for on the command line."""
+
+    require_signoff: bool = False
+    #: This run writes SIGNOFF.json: an absent or stale signoff is about to be replaced.
+    signing: bool = False
+    target_repo: Path | None = None
+    dataset_path: Path | None = None
+
+
+@dataclass
+class CheckContext:
+    checkpoint: Checkpoint
+    options: CheckOptions = field(default_factory=CheckOptions)
+    digests: DigestCache = field(default_factory=DigestCache)
+
+    @property
+    def passport(self) -> Passport | None:
+        """The passport when it loaded cleanly, else ``None`` (passport checks → not_checked)."""
+        load = self.checkpoint.passport
+        return load.document if load.ok else None
+
+    @property
+    def signoff(self) -> Signoff | None:
+        load = self.checkpoint.signoff
+        return load.document if load.ok else None
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.checkpoint.config.data
+
+    def sha256_of(self, rel: str) -> tuple[str, int]:
+        """Digest and size of a checkpoint file; each file is read once per context."""
+        return self.digests.get(self.checkpoint.resolve(rel))
+
+
+CheckFunction = Callable[[CheckContext], Finding]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A registered check.
+
+    ``section`` is the passport section in node ids; ``category`` is the reference's
+    category name, accepted by ``--skip-section`` as an alias; ``static`` checks read
+    files only and run without a passport.
+    """
+
+    name: str
+    section: str
+    category: str
+    static: bool
+    function: CheckFunction
+
+    def run(self, ctx: CheckContext) -> Finding:
+        """Run the check; an unexpected exception becomes a failing finding, not a traceback."""
+        try:
+            finding = self.function(ctx)
+        except Exception as exc:  # noqa: BLE001 - the report must never crash
+            return Finding.failed(
+                self.name, f"check crashed: {type(exc).__name__}: {exc}", exception=type(exc).__name__
+            )
+        return finding
+
+
+REGISTRY: dict[str, CheckSpec] = {}
+
+
+def check(name: str, *, section: str, category: str, static: bool = False) -> Callable[[CheckFunction], CheckFunction]:
+    """Register ``function`` under ``name`` (the catalogue name)."""
+
+    def register(function: CheckFunction) -> CheckFunction:
+        if name in REGISTRY:
+            raise ValueError(f"check {name!r} registered twice")
+        REGISTRY[name] = CheckSpec(name, section, category, static, function)
+        return function
+
+    return register
+
+
+def no_passport(name: str, ctx: CheckContext) -> Finding | None:
+    """The standard ``not_checked`` finding for passport checks when no usable passport exists."""
+    load = ctx.checkpoint.passport
+    if load.ok:
+        return None
+    if load.state == "absent":
+        return Finding.not_checked(name, "no MODEL_PASSPORT.json")
+    return Finding.not_checked(name, "MODEL_PASSPORT.json is unusable (see passport_loadable)")

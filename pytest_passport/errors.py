@@ -1,0 +1,60 @@
+"""Every exception pytest-passport raises on purpose, in one place.
+
+::
+
+    PassportError                 base class; catch this to handle any of the below
+    ├── DocumentError             MODEL_PASSPORT.json / SIGNOFF.json cannot be read or mapped
+    ├── UnsafePathError           a declared path resolves outside the checkpoint root
+    ├── CheckpointNotFoundError   the checkpoint argument names nothing usable
+    └── VerificationError         verify() found hard failures (carries the findings)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .findings import Finding
+
+
+class PassportError(Exception):
+    """Base class of all pytest-passport errors."""
+
+
+class DocumentError(PassportError):
+    """A JSON document is unreadable, not JSON, or does not fit its schema.
+
+    ``problems`` holds one ``json.path: what is wrong`` line per defect.
+    """
+
+    def __init__(self, file: Path | str, problems: Sequence[str]) -> None:
+        self.file = Path(file)
+        self.problems = list(problems)
+        shown = "; ".join(self.problems[:5])
+        more = f" (+{len(self.problems) - 5} more)" if len(self.problems) > 5 else ""
+        super().__init__(f"{self.file.name}: {shown}{more}")
+
+
+class UnsafePathError(PassportError):
+    """A path taken from a document escapes the checkpoint root (``..``, absolute, symlink)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path!r}: {reason}")
+
+
+class CheckpointNotFoundError(PassportError):
+    """The checkpoint path or URI does not name an existing checkpoint."""
+
+
+class VerificationError(PassportError):
+    """Raised by :func:`pytest_passport.verify` when the checkpoint must not be loaded."""
+
+    def __init__(self, checkpoint: Path | str, failures: Sequence[Finding]) -> None:
+        self.checkpoint = checkpoint
+        self.failures = list(failures)
+        lines = "\n".join(f"  {f.check}: {f.message}" for f in self.failures)
+        super().__init__(f"do not load {checkpoint}: {len(self.failures)} hard failure(s)\n{lines}")
