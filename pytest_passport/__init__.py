@@ -1,0 +1,29 @@
+"""pytest-passport: validate, sign and gate robot-policy checkpoints as a pytest suite."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .api import Report, load_passport, verify  # noqa: E402
+from .errors import (  # noqa: E402
+    CheckpointNotFoundError,
+    DocumentError,
+    PassportError,
+    UnsafePathError,
+    VerificationError,
+)
+from .findings import Finding, Status  # noqa: E402
+
+__all__ = [
+    "CheckpointNotFoundError",
+    "DocumentError",
+    "Finding",
+    "PassportError",
+    "Report",
+    "Status",
+    "UnsafePathError",
+    "VerificationError",
+    "__version__",
+    "load_passport",
+    "verify",
+]

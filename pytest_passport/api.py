@@ -1,0 +1,84 @@
+"""The Python API for load-time gates: ``verify()`` and ``load_passport()``.
+
+Runs the same checks as the pytest plugin, in-process and without pytest, so a
+loader can refuse a checkpoint before touching its weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .checkpoint import Checkpoint
+from .checks import CheckContext, CheckOptions
+from .errors import CheckpointNotFoundError, VerificationError
+from .findings import Finding, Status, verdict_of
+from .schema import PASSPORT_FILENAME, Passport, read_passport
+from .suite import plan, prefetch_digests, selected
+
+
+@dataclass
+class Report:
+    """Findings of one verification, in suite order, and the aggregate verdict."""
+
+    checkpoint: Path
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return verdict_of(self.findings)
+
+    @property
+    def failures(self) -> list[Finding]:
+        return [f for f in self.findings if f.status is Status.FAIL]
+
+    @property
+    def soft_signals(self) -> list[Finding]:
+        return [f for f in self.findings if f.status is Status.SOFT_SIGNAL]
+
+    @property
+    def loadable(self) -> bool:
+        return not self.failures
+
+
+def _root(path: Path | str) -> Path:
+    root = Path(path)
+    if root.is_file() and root.name == PASSPORT_FILENAME:
+        root = root.parent
+    if not root.is_dir():
+        raise CheckpointNotFoundError(f"{path}: no such checkpoint directory")
+    return root
+
+
+def verify(
+    path: Path | str,
+    require_signoff: bool = True,
+    target_repo: Path | str | None = None,
+    dataset_path: Path | str | None = None,
+    skip_sections: tuple[str, ...] = (),
+) -> Report:
+    """Validate the checkpoint at ``path``; raise :class:`VerificationError` on any hard failure."""
+    checkpoint = Checkpoint(_root(path))
+    options = CheckOptions(
+        require_signoff=require_signoff,
+        target_repo=Path(target_repo) if target_repo else None,
+        dataset_path=Path(dataset_path) if dataset_path else None,
+    )
+    ctx = CheckContext(checkpoint, options)
+    planned = selected(plan(checkpoint), set(skip_sections))
+    prefetch_digests(ctx, planned)
+    try:
+        report = Report(checkpoint.root, [p.run(ctx) for p in planned])
+    finally:
+        ctx.digests.close()
+    if report.failures:
+        raise VerificationError(path, report.failures)
+    return report
+
+
+def load_passport(path: Path | str) -> Passport:
+    """The typed passport of a checkpoint directory (or of a MODEL_PASSPORT.json file)."""
+    target = Path(path)
+    if target.is_dir():
+        target = target / PASSPORT_FILENAME
+    return read_passport(target)

@@ -1,0 +1,43 @@
+"""Checks on the passport document itself (section ``schema_version``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..findings import Finding
+from ..schema import PASSPORT_FILENAME, SUPPORTED_PASSPORT_VERSIONS
+from ._base import CheckContext, check
+
+
+@check("passport_loadable", section="schema_version", category="passport")
+def passport_loadable(ctx: CheckContext) -> Finding:
+    """MODEL_PASSPORT.json exists, parses, maps onto schema 0.2 and declares each file once.
+
+    The reference treats a corrupt or unsupported-version passport silently (spec §8.14):
+    its passport checks just become not_checked. Here it is a failure of its own.
+    """
+    name = "passport_loadable"
+    load = ctx.checkpoint.passport
+    if load.state == "absent":
+        if ctx.options.require_signoff or ctx.options.signing:
+            return Finding.failed(name, f"no {PASSPORT_FILENAME} in the checkpoint root; run generate-passport")
+        return Finding.soft(name, f"no {PASSPORT_FILENAME} in the checkpoint root; run generate-passport")
+    if load.state == "invalid":
+        shown = "; ".join(load.problems[:3])
+        more = f" (+{len(load.problems) - 3} more)" if len(load.problems) > 3 else ""
+        return Finding.failed(name, f"{PASSPORT_FILENAME}: {shown}{more}", problems=load.problems)
+    passport = load.document
+    version = passport.schema_version
+    if version not in SUPPORTED_PASSPORT_VERSIONS:
+        shown = "missing" if version is None else f'"{version}"'
+        return Finding.failed(
+            name,
+            f"{PASSPORT_FILENAME}: schema_version {shown} is not supported (supported: {', '.join(sorted(SUPPORTED_PASSPORT_VERSIONS))})",
+            schema_version=version,
+        )
+    duplicates = sorted(p for p, n in Counter(f.path for f in passport.declared_files).items() if n > 1)
+    if duplicates:
+        return Finding.failed(
+            name, f"{PASSPORT_FILENAME}: weight_integrity.weight_files declares {duplicates[0]!r} more than once", duplicates=duplicates
+        )
+    return Finding.passed(name, f"schema_version {version}, {len(passport.declared_files)} declared file(s)", sha256=load.sha256)

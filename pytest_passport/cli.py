@@ -1,0 +1,175 @@
+"""``validate-checkpoint`` and ``sign-checkpoint``: thin CLIs that run pytest in-process.
+
+Each runs the checkpoint's suite only, whatever the current directory holds: no
+conftest.py, no ini file, no cache directory is read or written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .nodes import SESSION_KEY
+from .schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, dumps_signoff
+from .session import PassportSession
+from . import signoff as signing
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+class _Capture:
+    """Receives the run's session state once the plugin has configured it."""
+
+    def __init__(self, dry_run: bool = False) -> None:
+        self.state: PassportSession | None = None
+        self.dry_run = dry_run
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_configure(self, config: pytest.Config) -> None:
+        self.state = config.stash.get(SESSION_KEY, None)
+        if self.state is not None:
+            self.state.dry_run = self.dry_run
+
+
+def run_suite(checkpoint: str, options: Sequence[str], *, numprocesses: int | None = None, show_not_checked: bool = False, dry_run: bool = False) -> tuple[int, PassportSession | None]:
+    """Run pytest on ``checkpoint`` only; returns pytest's exit code and the session state."""
+    args = [
+        "-c", os.devnull,
+        "--rootdir", str(Path.cwd()),
+        "--noconftest",
+        "-p", "no:cacheprovider",
+        "-o", "addopts=",
+        "-q", "--no-header", "--tb=short",
+        "-rfx" + ("s" if show_not_checked else ""),
+        "--checkpoint", str(checkpoint),
+        *options,
+    ]
+    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        args[:0] = ["-p", "pytest_passport.plugin"]
+    if numprocesses:
+        args += ["-n", str(numprocesses)]
+    capture = _Capture(dry_run=dry_run)
+    code = pytest.main(args, plugins=[capture])
+    return int(code), capture.state
+
+
+def _exit_status(code: int) -> int:
+    if code == pytest.ExitCode.OK:
+        return EXIT_OK
+    if code == pytest.ExitCode.USAGE_ERROR:
+        return EXIT_USAGE
+    return EXIT_REFUSED
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("checkpoint", metavar="CKPT", help="checkpoint directory")
+    parser.add_argument("--target-repo", metavar="DIR", help="deployment repo bound by provenance.deployment_repo_commit")
+    parser.add_argument("--dataset-path", metavar="DIR", help="local LeRobot-format dataset")
+    parser.add_argument("-n", "--numprocesses", type=int, metavar="N", help="spread per-file hashing over N pytest-xdist workers")
+
+
+def _forwarded(ns: argparse.Namespace) -> list[str]:
+    out: list[str] = []
+    if ns.target_repo:
+        out += ["--target-repo", ns.target_repo]
+    if ns.dataset_path:
+        out += ["--dataset-path", ns.dataset_path]
+    return out
+
+
+def validate_main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="validate-checkpoint",
+        description="Validate a checkpoint against its MODEL_PASSPORT.json. Exit 0: loadable; 1: do not load; 2: usage.",
+    )
+    _common(parser)
+    parser.add_argument("--require-signoff", action="store_true", help="fail unless SIGNOFF.json exists and matches (the load gate)")
+    parser.add_argument("--skip-section", action="append", default=[], metavar="NAME", help="drop a section's checks (repeatable)")
+    parser.add_argument("--show-not-checked", action="store_true", help="list not_checked rows too")
+    parser.add_argument("--json", metavar="FILE", help="write the JSON report to FILE")
+    parser.add_argument("--html", metavar="FILE", help="write an HTML report to FILE")
+    parser.add_argument("--markdown", metavar="FILE", help="write a Markdown report to FILE")
+    ns = parser.parse_args(argv)
+    if ns.require_signoff and "signoff" in ns.skip_section:
+        parser.error("--require-signoff cannot be combined with --skip-section signoff")
+    options = _forwarded(ns)
+    if ns.require_signoff:
+        options.append("--require-signoff")
+    for name in ns.skip_section:
+        options += ["--skip-section", name]
+    code, state = run_suite(ns.checkpoint, options, numprocesses=ns.numprocesses, show_not_checked=ns.show_not_checked)
+    status = _exit_status(code)
+    if state is not None:
+        from . import report
+
+        for path, render in ((ns.json, report.to_json), (ns.html, report.to_html), (ns.markdown, report.to_markdown)):
+            if path:
+                Path(path).write_text(render(state), encoding="utf-8")
+    print(
+        "LOADABLE" if status == EXIT_OK else ("DO NOT LOAD" if status == EXIT_REFUSED else "USAGE ERROR"),
+        ns.checkpoint,
+    )
+    return status
+
+
+def sign_main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="sign-checkpoint",
+        description="Validate a checkpoint and write SIGNOFF.json. Exit 0: signed; 1: refused; 2: usage or --reason missing.",
+    )
+    _common(parser)
+    parser.add_argument("--reason", metavar="TEXT", help="verdict_reason (required when there are soft signals)")
+    parser.add_argument("--dry-run", action="store_true", help="print the signoff instead of writing it")
+    ns = parser.parse_args(argv)
+    root = Path(ns.checkpoint)
+    if not (root / PASSPORT_FILENAME).is_file():
+        parser.error(f"{ns.checkpoint}: no {PASSPORT_FILENAME} here; run generate-passport first")
+    options = _forwarded(ns) + ["--sign"]
+    if ns.reason:
+        options += ["--reason", ns.reason]
+    code, state = run_suite(ns.checkpoint, options, numprocesses=ns.numprocesses, dry_run=ns.dry_run)
+    decision = state.decision if state is not None else None
+    if decision is None:
+        _err(f"refusing to sign {ns.checkpoint}: validation did not complete (pytest exit {code})")
+        return _exit_status(code) if code == pytest.ExitCode.USAGE_ERROR else EXIT_REFUSED
+    if decision.hard_failures:
+        _err("refusing to sign: validator verdict = 'dont_ship'")
+        for line in decision.hard_failures:
+            _err(f"  {line}")
+        return EXIT_REFUSED
+    if decision.reason_required:
+        _err("refusing to sign: soft signals need a documented --reason; to accept them as they are, paste:")
+        _err(f'  --reason "{decision.auto_summary}"')
+        return EXIT_USAGE
+    if decision.signoff is None:
+        _err(f"refusing to sign: {'; '.join(decision.refused)}")
+        return EXIT_REFUSED
+    if ns.dry_run:
+        sys.stdout.write(dumps_signoff(decision.signoff))
+        _err(f"dry run: would write {decision.path}")
+        return EXIT_OK
+    print(f"wrote {decision.path}  verdict={decision.verdict}  artifacts={len(decision.signoff.artifacts or [])}")
+    confirm, _ = run_suite(ns.checkpoint, _forwarded(ns) + ["--require-signoff"], numprocesses=ns.numprocesses)
+    if confirm != pytest.ExitCode.OK:
+        signing.remove(root / SIGNOFF_FILENAME)
+        _err(f"refusing to sign: the gate (--require-signoff) failed on the new {SIGNOFF_FILENAME}; removed it")
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+def _err(text: str) -> None:
+    print(text, file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> Any:  # pragma: no cover - convenience for python -m
+    return validate_main(argv)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(validate_main())

@@ -1,0 +1,87 @@
+"""The pytest collector and items a checkpoint turns into."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .findings import Finding, Status
+from .session import PassportSession, jsonable
+from .suite import PlannedCheck
+
+SESSION_KEY = pytest.StashKey[PassportSession]()
+NODE_ROOT = "checkpoint"
+
+
+class SoftSignal(Exception):
+    """Raised for a soft signal; the item carries ``xfail(raises=SoftSignal)`` so ``--runxfail`` is strict."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+class CheckFailed(Exception):
+    """Raised for a hard failure; rendered as one line plus details, never a traceback."""
+
+    def __init__(self, finding: Finding) -> None:
+        super().__init__(finding.message)
+        self.finding = finding
+
+
+def render(finding: Finding) -> str:
+    lines = [f"{finding.check}: {finding.message}"]
+    for key, value in finding.details.items():
+        if value in (None, [], {}, ""):
+            continue
+        text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+        if len(text) > 300:
+            text = text[:297] + "..."
+        lines.append(f"    {key}: {text}")
+    return "\n".join(lines)
+
+
+class CheckpointDir(pytest.Directory):
+    """A checkpoint directory collected as a test suite (never its files as Python tests)."""
+
+    def collect(self) -> list[pytest.Item]:
+        session = self.config.stash[SESSION_KEY]
+        return [CheckItem.from_parent(self, name=p.item_name, planned=p) for p in session.planned]
+
+
+class CheckItem(pytest.Item):
+    """One check (``<section>[<check>]``) or one declared file (``weight_integrity[<path>]``)."""
+
+    def __init__(self, *, planned: PlannedCheck, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.planned = planned
+        if planned.static:
+            self.add_marker(pytest.mark.static)
+
+    def runtest(self) -> None:
+        session = self.config.stash[SESSION_KEY]
+        finding = self.planned.run(session.context)
+        self.user_properties.append(("passport_finding", jsonable(finding.to_dict())))
+        if self.planned.is_file and "sha256" in finding.details:
+            self.user_properties.append(
+                ("passport_sha256", (self.planned.name, finding.details["sha256"], finding.details["size_bytes"]))
+            )
+        if finding.status is Status.PASS:
+            return
+        if finding.status is Status.NOT_CHECKED:
+            pytest.skip(f"{finding.check}: {finding.message}")
+        if finding.status is Status.SOFT_SIGNAL:
+            self.add_marker(pytest.mark.soft_signal)
+            self.add_marker(pytest.mark.xfail(raises=SoftSignal, reason=f"{finding.check}: {finding.message}", strict=False))
+            raise SoftSignal(finding)
+        raise CheckFailed(finding)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
+        if isinstance(excinfo.value, (CheckFailed, SoftSignal)):
+            return render(excinfo.value.finding)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        return self.path, None, f"{NODE_ROOT}::{self.name}"

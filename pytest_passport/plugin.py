@@ -1,0 +1,234 @@
+"""The pytest plugin: ``pytest --checkpoint=PATH`` collects a checkpoint as a test suite.
+
+Options, markers and hookspecs are registered here; collection is redirected to the
+checkpoint; reports are folded into the session state on the controlling process,
+which alone writes SIGNOFF.json at session finish (``hasattr(config, "workerinput")``
+tells an xdist worker, as in pytest's own ``junitxml``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .checkpoint import Checkpoint
+from .checks import CATEGORIES, SECTION_ORDER, CheckOptions
+from .nodes import NODE_ROOT, SESSION_KEY, CheckItem, CheckpointDir
+from .session import FAILED, NOT_CHECKED, PASSED, SOFT, PassportSession
+from . import signoff as signing
+
+SKIPPABLE = tuple(dict.fromkeys(SECTION_ORDER + CATEGORIES))
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    from . import hookspec
+
+    pluginmanager.add_hookspecs(hookspec)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("passport", "checkpoint passport")
+    group.addoption("--checkpoint", metavar="PATH", default=None, help="Collect this checkpoint directory as a test suite.")
+    group.addoption(
+        "--require-signoff",
+        action="store_true",
+        default=False,
+        help="Fail unless SIGNOFF.json exists and matches (the load gate).",
+    )
+    group.addoption("--target-repo", metavar="DIR", default=None, help="Deployment repo whose HEAD must equal provenance.deployment_repo_commit.")
+    group.addoption("--dataset-path", metavar="DIR", default=None, help="Local LeRobot-format dataset for input_contract_vs_dataset.")
+    group.addoption(
+        "--skip-section",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help=f"Drop a section's checks (iteration only; never signs). One of: {', '.join(SKIPPABLE)}.",
+    )
+    group.addoption("--sign", action="store_true", default=False, help="Write SIGNOFF.json when nothing failed hard.")
+    group.addoption("--reason", metavar="TEXT", default=None, help="verdict_reason for the signoff (required with soft signals).")
+    group.addoption(
+        "--passport-device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="Device for checks that run the model (default: cuda when available).",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "static: passport check that reads files only")
+    config.addinivalue_line("markers", "gpu: passport check that runs the model (on CPU when no GPU is present)")
+    config.addinivalue_line("markers", "soft_signal: passport check that reported a soft signal")
+    given = config.getoption("checkpoint")
+    if not given:
+        return
+    session = _build_session(config, given)
+    config.stash[SESSION_KEY] = session
+    config.pluginmanager.register(PassportReporter(config, session), "passport-reporter")
+    root = str(session.checkpoint.root)
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        config.args = [root]
+    elif not any(_same_path(arg, root) for arg in config.args):
+        config.args.append(root)
+
+
+def _same_path(arg: str, root: str) -> bool:
+    try:
+        return Path(arg.split("::", 1)[0]).resolve() == Path(root)
+    except OSError:
+        return False
+
+
+def _build_session(config: pytest.Config, given: str) -> PassportSession:
+    path = Path(given)
+    if path.is_file() and path.name == "MODEL_PASSPORT.json":
+        path = path.parent
+    if not path.is_dir():
+        raise pytest.UsageError(f"--checkpoint {given}: no such checkpoint directory")
+    skip = set(config.getoption("skip_section") or [])
+    unknown = sorted(skip - set(SKIPPABLE))
+    if unknown:
+        raise pytest.UsageError(f"--skip-section {unknown[0]}: unknown section (choose from {', '.join(SKIPPABLE)})")
+    require = bool(config.getoption("require_signoff"))
+    sign = bool(config.getoption("sign"))
+    if require and "signoff" in skip:
+        raise pytest.UsageError("--require-signoff cannot be combined with --skip-section signoff")
+    if require and sign:
+        raise pytest.UsageError("--sign and --require-signoff exclude each other: sign first, then gate")
+    options = CheckOptions(
+        require_signoff=require,
+        signing=sign,
+        target_repo=_optional_dir(config, "target_repo"),
+        dataset_path=_optional_dir(config, "dataset_path"),
+    )
+    return PassportSession(
+        checkpoint=Checkpoint(path),
+        options=options,
+        sign=sign,
+        reason=config.getoption("reason"),
+        skip_sections=skip,
+    )
+
+
+def _optional_dir(config: pytest.Config, name: str) -> Path | None:
+    value = config.getoption(name)
+    return Path(value) if value else None
+
+
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    session = parent.config.stash.get(SESSION_KEY, None)
+    if session is None or path != session.checkpoint.root:
+        return None
+    return CheckpointDir.from_parent(parent, path=path, nodeid=NODE_ROOT)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    session = config.stash.get(SESSION_KEY, None)
+    if session is None:
+        return
+    keep_names = {p.item_name for p in session.selected}
+    dropped = [i for i in items if isinstance(i, CheckItem) and i.name not in keep_names]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i not in dropped]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    state = session.config.stash.get(SESSION_KEY, None)
+    if state is None or hasattr(session.config, "workerinput") or session.config.option.collectonly:
+        return
+    # Hash all declared files up front on every core; each file item then takes its digest.
+    files = [i.planned for i in session.items if isinstance(i, CheckItem) and i.planned.is_file]
+    from .suite import prefetch_digests
+
+    prefetch_digests(state.context, files)
+
+
+class PassportReporter:
+    """Folds reports into the session state and, on the controller, signs and summarises.
+
+    Registered per run like pytest's ``LogXML``; under xdist it receives the workers'
+    reports (``user_properties`` carry findings and digests) on the controller.
+    """
+
+    def __init__(self, config: pytest.Config, state: PassportSession) -> None:
+        self.config = config
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if not report.nodeid.startswith(NODE_ROOT + "::"):
+            return
+        item_name = report.nodeid.split("::", 1)[1]
+        if report.failed:
+            self.state.record(item_name, FAILED, _first_line(report.longreprtext), report.user_properties)
+        elif report.skipped:
+            status = SOFT if hasattr(report, "wasxfail") else NOT_CHECKED
+            self.state.record(item_name, status, _skip_reason(report), report.user_properties)
+        elif report.when == "call":
+            self.state.record(item_name, PASSED, "", report.user_properties)
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        state = self.state
+        state.digests.close()
+        if hasattr(self.config, "workerinput") or not state.sign:
+            return
+        decision = signing.decide(
+            state,
+            collect_only=bool(self.config.option.collectonly),
+            stopped=bool(session.shouldstop or session.shouldfail),
+        )
+        state.decision = decision
+        if decision.signoff is not None and not state.dry_run:
+            signing.write(decision)
+        if decision.signoff is None and session.exitstatus == pytest.ExitCode.OK:
+            # A signing run that could not sign did not do what it was asked.
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
+        if hasattr(self.config, "workerinput"):
+            return
+        state = self.state
+        write = terminalreporter.write_line
+        terminalreporter.section("checkpoint passport")
+        write(f"checkpoint: {state.checkpoint.root}")
+        write(f"{'section':<24}{'passed':>8}{'soft':>8}{'not chk':>9}{'failed':>8}")
+        counts: dict[str, dict[str, int]] = {}
+        for outcome in state.outcomes.values():
+            row = counts.setdefault(outcome.section, {PASSED: 0, SOFT: 0, NOT_CHECKED: 0, FAILED: 0})
+            row[outcome.status] += 1
+        for section in SECTION_ORDER:
+            if section in counts:
+                row = counts[section]
+                write(f"{section:<24}{row[PASSED]:>8}{row[SOFT]:>8}{row[NOT_CHECKED]:>9}{row[FAILED]:>8}")
+        if state.skip_sections:
+            write(f"skipped sections: {', '.join(sorted(state.skip_sections))}")
+        if state.sign:
+            self._summarise_signing(write)
+
+    def _summarise_signing(self, write: Any) -> None:
+        decision = self.state.decision
+        if decision is None:
+            write("signoff: not written (the run ended before it could be decided)", red=True)
+        elif decision.written:
+            write(f"signoff: wrote {decision.path} (verdict {decision.verdict})", green=True)
+        elif decision.signoff is not None:
+            write(f"signoff: dry run, would write {decision.path} (verdict {decision.verdict})")
+        else:
+            write(f"signoff: not written: {'; '.join(decision.refused)}", red=True)
+            if decision.auto_summary:
+                write(f'  to accept them: --reason "{decision.auto_summary}"')
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    if hasattr(report, "wasxfail"):
+        return str(report.wasxfail)
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
