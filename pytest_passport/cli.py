@@ -7,6 +7,7 @@ conftest.py, no ini file, no cache directory is read or written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -55,7 +56,9 @@ def run_suite(checkpoint: str, options: Sequence[str], *, numprocesses: int | No
     if numprocesses:
         args += ["-n", str(numprocesses)]
     capture = _Capture(dry_run=dry_run)
-    code = pytest.main(args, plugins=[capture])
+    # A dry run prints the signoff on stdout; the validation transcript then goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr) if dry_run else contextlib.nullcontext():
+        code = pytest.main(args, plugins=[capture])
     return int(code), capture.state
 
 

@@ -58,6 +58,7 @@ class PassportSession:
         for key, value in properties:
             if key == "passport_finding":
                 finding = value
+                message = value.get("message", message)
             elif key == "passport_sha256":
                 path, digest, size = value
                 self.file_digests[path] = (digest, size)

@@ -6,7 +6,6 @@ import hashlib
 import io
 import json
 import shutil
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,17 +21,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 DATA = Path(__file__).parent / "data"
 
 pytest_plugins = ["pytester"]
-
-TINY_POLICY = textwrap.dedent(
-    '''
-    """A stand-in policy package so model_identity_resolvable can import a real class."""
-
-
-    class TinyPolicy:
-        """Maps a 4-D state to a 3-D action chunk."""
-    '''
-)
-
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -173,7 +161,8 @@ def build_clean_checkpoint(root: Path) -> Built:
                 schema.TrainingDatasetSpec(repo="example-lab/tiny-pick", commit="a" * 40, loader_class="lerobot.datasets.LeRobotDataset")
             ],
         ),
-        model_identity=schema.ModelIdentity(class_name="TinyPolicy", class_module="tinypolicy"),
+        # Any importable class exercises the direct-import path, in every xdist worker too.
+        model_identity=schema.ModelIdentity(class_name="OrderedDict", class_module="collections"),
         model_internals=schema.ModelInternals(
             state_dict=schema.StateDictBlock(expected_keys_count=3 + len(stats), missing_keys=[], unexpected_keys=[]),
             quantization=schema.Quantization(scheme="none"),
@@ -202,18 +191,7 @@ def build_clean_checkpoint(root: Path) -> Built:
 
 
 @pytest.fixture
-def policy_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A directory on sys.path (and PYTHONPATH, for xdist workers) holding ``tinypolicy``."""
-    path = tmp_path / "policy_src"
-    path.mkdir()
-    (path / "tinypolicy.py").write_text(TINY_POLICY)
-    monkeypatch.syspath_prepend(str(path))
-    monkeypatch.setenv("PYTHONPATH", str(path))
-    return path
-
-
-@pytest.fixture
-def clean_checkpoint(tmp_path: Path, policy_path: Path) -> Built:
+def clean_checkpoint(tmp_path: Path) -> Built:
     """A complete checkpoint with a passport and no signoff yet."""
     return build_clean_checkpoint(tmp_path / "ckpt")
 
