@@ -550,6 +550,8 @@ PASSPORT_SECTIONS: tuple[str, ...] = tuple(
 def parse_json(text: str | bytes, file: Path | str) -> dict[str, Any]:
     """Parse a JSON object, turning every way it can be wrong into a DocumentError."""
     try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
         data = json.loads(text, parse_constant=_reject_constant)
     except UnicodeDecodeError as exc:
         raise DocumentError(file, [f"not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None

@@ -20,7 +20,6 @@ from pytest_passport import schema
 FIXTURES = Path(__file__).parent / "fixtures"
 DATA = Path(__file__).parent / "data"
 
-pytest_plugins = ["pytester"]
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
