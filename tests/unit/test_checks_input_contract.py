@@ -153,6 +153,7 @@ def test_norm_stats_safetensors_source(make_checkpoint, run_check, weights):
         ({"source": "/etc/hostname"}, {}, Status.FAIL, "source_outside_root"),
         ({"source": "policy_stats.json"}, {}, Status.FAIL, "source_file_missing"),
         ({"source": "policy_stats.json"}, {"policy_stats.json": "{oops"}, Status.FAIL, "source_unreadable"),
+        ({"source": "norm.safetensors"}, {"norm.safetensors": b"\x05not a header"}, Status.FAIL, "source_unreadable"),
         ({"source": "policy_stats.json", "stats_dim": 7}, {"policy_stats.json": '{"action_dim": 6}'}, Status.FAIL, "dim_mismatch"),
         ({"source": "policy_stats.json", "stats_fingerprint": {"file_sha256": "0" * 64}}, {"policy_stats.json": "{}"},
          Status.FAIL, "fingerprint_sha_mismatch"),

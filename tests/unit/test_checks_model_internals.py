@@ -109,6 +109,15 @@ def test_numerical_health_blocks(make_checkpoint, run_check, function, block, re
     finding = run_check(function, make_checkpoint(internals(numerical_health=health)))
     assert finding.status is status
     assert f"numerical_health.{block}" in finding.message
+    assert finding.details.get("record") == record
+
+
+def test_numerical_health_record_keys_cannot_clash(make_checkpoint, run_check):
+    """A record with keys like "message"/"check" is reported, not crashed on."""
+    record = {"passed": False, "message": "nan in layer 3", "check": "x"}
+    finding = run_check(no_nan_inf_recorded, make_checkpoint(internals(numerical_health={"no_nan_inf": record})))
+    assert finding.status is Status.FAIL
+    assert finding.details["record"]["message"] == "nan in layer 3"
 
 
 # --------------------------------------------------------------------------- external_pretrained_assets_pinned
