@@ -9,7 +9,6 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -45,6 +44,7 @@ def make_git_repo(path: Path, files: dict[str, str] | None = None) -> str:
         cfg.set_value("user", "name", "Passport Tests")
         cfg.set_value("user", "email", "tests@example.invalid")
     for rel, text in (files or {"README.md": "runner\n"}).items():
+        (path / rel).parent.mkdir(parents=True, exist_ok=True)
         (path / rel).write_text(text)
         repo.index.add([rel])
     repo.index.commit("initial")

@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any
 
 from ..findings import Finding
 from ..schema import ModelInternals
 from ._base import COMMIT, CheckContext, check, no_passport
-from .input_contract import action_dim, config_gate, config_name, is_policy_config
+from ._config import action_dim, config_gate, config_name, is_policy_config
 
 SECTION = "model_internals"
 CATEGORY = "model_internals"
 #: Substrings (case-insensitive) that mark a tensor as a candidate output head.
 HEAD_MARKERS = ("output", "head", "final_proj")
-
-
-def is_blank(block: Any) -> bool:
-    """Whether a typed block is absent or holds nothing (every field ``None``/empty, no extras)."""
-    if block is None:
-        return True
-    return all(getattr(block, f.name) in (None, {}, [], "") for f in dataclasses.fields(block))
 
 
 def _internals(ctx: CheckContext) -> ModelInternals:

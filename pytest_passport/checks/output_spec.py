@@ -7,7 +7,7 @@ from typing import Any
 from ..findings import Finding
 from ..schema import SmokeResults
 from ._base import CheckContext, check, no_passport
-from .model_internals import is_blank
+from ._config import is_blank
 
 SECTION = "output_spec"
 CATEGORY = "output_spec"

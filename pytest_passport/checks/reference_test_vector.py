@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import UnsafePathError
 from ..findings import Finding
 from ._base import CheckContext, check, no_passport
-from .model_internals import is_blank
+from ._config import is_blank
 
 SECTION = "reference_test_vector"
 CATEGORY = "model_internals"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..conftest import make_git_repo
+
 import copy
 import json
 from collections.abc import Callable
@@ -112,18 +114,8 @@ def git_repo(tmp_path: Path) -> Callable[..., Any]:
     import git
 
     def init(name: str = "runner", files: dict[str, str] | None = None) -> git.Repo:
-        path = tmp_path / name
-        path.mkdir()
-        repo = git.Repo.init(path)
-        with repo.config_writer() as cfg:
-            cfg.set_value("user", "name", "Passport Tests")
-            cfg.set_value("user", "email", "tests@example.invalid")
-        for rel, text in (files or {"runner.py": "print('run')\n"}).items():
-            (path / rel).parent.mkdir(parents=True, exist_ok=True)
-            (path / rel).write_text(text)
-            repo.index.add([rel])
-        repo.index.commit("initial")
-        return repo
+        make_git_repo(tmp_path / name, files or {"runner.py": "print('run')\n"})
+        return git.Repo(tmp_path / name)
 
     return init
 
