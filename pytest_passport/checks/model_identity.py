@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import importlib.util
 from typing import Any
 
 from ..findings import Finding
@@ -32,6 +33,10 @@ def model_identity_resolvable(ctx: CheckContext) -> Finding:
 
     Hardening: anything the imported module raises (not only ImportError, and SystemExit)
     becomes a failure naming the exception, never a crash.
+
+    Deviation: when the class's top-level package is not installed at all (e.g. lerobot on a
+    CI runner that checks bytes and contract only), the identity cannot be judged here and the
+    check is not_checked; the reference fails it, which makes static-only validation impossible.
     """
     name = "model_identity_resolvable"
     if (nc := no_passport(name, ctx)):
@@ -39,6 +44,9 @@ def model_identity_resolvable(ctx: CheckContext) -> Finding:
     mi = _identity(ctx)
     if mi.class_module and mi.class_name:
         target = f"{mi.class_module}.{mi.class_name}"
+        top = mi.class_module.split(".", 1)[0]
+        if top and importlib.util.find_spec(top) is None:
+            return Finding.not_checked(name, f"{top} is not installed here; cannot import {target}", class_module=mi.class_module)
         try:
             module = importlib.import_module(mi.class_module)
         except (Exception, SystemExit) as exc:

@@ -41,9 +41,17 @@ def test_direct_import_passes(make_checkpoint, run_check, module_dir):
     assert finding.details["target"] == "unit_policy_ok.Policy"
 
 
-def test_missing_module_fails_with_exception_name(make_checkpoint, run_check):
-    """An unimportable class_module fails and names the exception."""
-    root = make_checkpoint(identity(class_module="no_such_module_xyz", class_name="Policy"))
+def test_missing_package_is_not_checked(make_checkpoint, run_check):
+    """A class whose package is not installed here cannot be judged: not_checked, naming it."""
+    root = make_checkpoint(identity(class_module="no_such_module_xyz.policy", class_name="Policy"))
+    finding = run_check(model_identity_resolvable, root)
+    assert finding.status is Status.NOT_CHECKED
+    assert finding.message == "no_such_module_xyz is not installed here; cannot import no_such_module_xyz.policy.Policy"
+
+
+def test_missing_submodule_of_installed_package_fails(make_checkpoint, run_check):
+    """An installed package without the recorded submodule fails and names the exception."""
+    root = make_checkpoint(identity(class_module="json.no_such_submodule", class_name="Policy"))
     finding = run_check(model_identity_resolvable, root)
     assert finding.status is Status.FAIL
     assert "ModuleNotFoundError" in finding.message
