@@ -35,7 +35,7 @@ validate-checkpoint "$ckpt" --require-signoff
 
 step "5. a tampered copy: one byte of model.safetensors changed"
 cp -r "$ckpt" "$work/tampered"
-printf '\x01' | dd of="$work/tampered/model.safetensors" bs=1 seek=4096 conv=notrunc status=none
+printf '\x01' | dd of="$work/tampered/model.safetensors" bs=1 seek=100000 conv=notrunc status=none
 if validate-checkpoint "$work/tampered" --require-signoff; then
   echo "the gate accepted a tampered checkpoint" >&2; exit 1
 fi
