@@ -43,8 +43,12 @@ def render(finding: Finding) -> str:
     return "\n".join(lines)
 
 
-class CheckpointDir(pytest.Directory):
-    """A checkpoint directory collected as a test suite (never its files as Python tests)."""
+class CheckpointSuite(pytest.Collector):
+    """A checkpoint collected as a test suite.
+
+    Deliberately not a ``pytest.Directory``: pytest imports the ``conftest.py`` of every
+    directory it collects, and a checkpoint is untrusted input.
+    """
 
     def collect(self) -> list[pytest.Item]:
         session = self.config.stash[SESSION_KEY]

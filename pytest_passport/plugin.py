@@ -15,7 +15,7 @@ import pytest
 
 from .checkpoint import Checkpoint
 from .checks import CATEGORIES, SECTION_ORDER, CheckOptions
-from .nodes import NODE_ROOT, SESSION_KEY, CheckItem, CheckpointDir
+from .nodes import NODE_ROOT, SESSION_KEY, CheckItem, CheckpointSuite
 from .session import FAILED, NOT_CHECKED, PASSED, SOFT, PassportSession
 from . import signoff as signing
 
@@ -66,18 +66,11 @@ def pytest_configure(config: pytest.Config) -> None:
     session = _build_session(config, given)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(PassportReporter(config, session), "passport-reporter")
-    root = str(session.checkpoint.root)
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
-        config.args = [root]
-    elif not any(_same_path(arg, root) for arg in config.args):
-        config.args.append(root)
-
-
-def _same_path(arg: str, root: str) -> bool:
-    try:
-        return Path(arg.split("::", 1)[0]).resolve() == Path(root)
-    except OSError:
-        return False
+        # Only the checkpoint: its suite is injected at collection (see below), and the
+        # checkpoint directory is never a collection path, so pytest never imports a
+        # conftest.py that an untrusted checkpoint might carry.
+        config.args = []
 
 
 def _build_session(config: pytest.Config, given: str) -> PassportSession:
@@ -116,23 +109,23 @@ def _optional_dir(config: pytest.Config, name: str) -> Path | None:
     return Path(value) if value else None
 
 
-def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    session = parent.config.stash.get(SESSION_KEY, None)
-    if session is None or path != session.checkpoint.root:
-        return None
-    return CheckpointDir.from_parent(parent, path=path, nodeid=NODE_ROOT)
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Put the checkpoint's suite first, before -k/-m/--deselect see the items.
 
-
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    session = config.stash.get(SESSION_KEY, None)
-    if session is None:
+    Checks of sections named by ``--skip-section`` are collected, then deselected.
+    """
+    state = config.stash.get(SESSION_KEY, None)
+    if state is None:
         return
-    keep_names = {p.item_name for p in session.selected}
-    dropped = [i for i in items if isinstance(i, CheckItem) and i.name not in keep_names]
-    if dropped:
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [i for i in items if i not in dropped]
+    suite = CheckpointSuite.from_parent(session, name=NODE_ROOT, path=state.checkpoint.root, nodeid=NODE_ROOT)
+    collected = suite.collect()
+    config.hook.pytest_collectreport(report=pytest.CollectReport(suite.nodeid, "passed", None, collected))
+    keep = {p.item_name for p in state.selected}
+    skipped = [item for item in collected if item.name not in keep]
+    if skipped:
+        config.hook.pytest_deselected(items=skipped)
+    items[:0] = [item for item in collected if item.name in keep]
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

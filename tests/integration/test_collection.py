@@ -106,3 +106,14 @@ def test_xdist_collects_identically(pytester: pytest.Pytester, clean_checkpoint)
     """Under -n 2 the same suite runs with the same outcomes."""
     result = pytester.runpytest("--checkpoint", clean_checkpoint.root, "-n", "2")
     result.assert_outcomes(passed=29, skipped=10, xfailed=1)
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "n2"])
+def test_conftest_inside_checkpoint_is_never_imported(pytester: pytest.Pytester, clean_checkpoint, tmp_path, xdist) -> None:
+    """A checkpoint is untrusted: a conftest.py shipped inside it does not run."""
+    marker = tmp_path / "pwned"
+    (clean_checkpoint.root / "conftest.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    (clean_checkpoint.root / "test_evil.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
+    result = pytester.runpytest("--checkpoint", clean_checkpoint.root, *xdist)
+    result.assert_outcomes(passed=29, skipped=10, xfailed=1)
+    assert not marker.exists()
