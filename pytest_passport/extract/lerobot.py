@@ -1,0 +1,755 @@
+"""LeRobot 0.4–0.6 checkpoints: ``config.json`` plus the saved processor pipelines.
+
+What comes from where:
+
+* ``config.json`` (a draccus dump; ``type`` names the policy): feature keys, types and C,H,W
+  shapes, ``n_obs_steps``, the chunk length, crop/resize settings, diffusion scheduler fields,
+  the vision backbone and its pretrained weights.
+* ``policy_preprocessor.json`` / ``policy_postprocessor.json``: the ordered steps become
+  ``transform_pipeline``; the rename step's map becomes the datasets' ``key_rename_map`` and the
+  images' ``aliases``; the (un)normalizer steps give the per-feature-type modes actually applied
+  at inference and their ``state_file``, whose sha256 is the stats fingerprint. Inputs point at
+  the preprocessor's normalizer file, actions at the postprocessor's unnormalizer file (the one
+  that turns model output into robot commands).
+* Delta indices are properties of LeRobot's policy classes, not config fields; they are
+  recomputed here per policy type (:data:`DELTA_INDICES`).
+
+Environment-state inputs (``type: ENV``, e.g. ``observation.environment_state``) are neither a
+camera nor part of the proprioceptive state vector that ``input_contract.state.total_dim``
+describes (validators compare that with ``observation.state`` alone), so they go in an
+``input_contract.environment_state`` extension block shaped like a StateSpec (``key``,
+``total_dim``, ``normalization``) and, like every input, into ``forward_graph``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from ..checkpoint import PROCESSOR_FILES, Checkpoint
+from ..errors import DocumentError
+from ..schema import (
+    ActionSpec,
+    ForwardGraph,
+    ImageSpec,
+    InferenceParameters,
+    InputContract,
+    LanguageSpec,
+    ModelIdentity,
+    ModelInternals,
+    OutputActions,
+    OutputSpec,
+    PostProcessing,
+    PretrainedAsset,
+    StateSpec,
+    TemporalSpec,
+    TrainingDatasetSpec,
+    TransformStep,
+)
+from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, dataset_spec
+from .integrity import FileDigests
+
+STATE_KEY = "observation.state"
+ACTION_KEY = "action"
+TRAIN_CONFIG = "train_config.json"
+#: Loader every ``lerobot-train`` run uses (module path of LeRobot 0.4+).
+LOADER_CLASS = "lerobot.datasets.lerobot_dataset.LeRobotDataset"
+#: Config keys naming the action chunk length, first present wins (never ``n_action_steps``,
+#: which counts the steps of a chunk that are executed).
+HORIZON_KEYS = ("horizon", "chunk_size", "action_horizon", "action_chunk_size")
+
+#: Policy type -> (module, class) in LeRobot 0.4+ (``lerobot.policies.factory.get_policy_class``).
+POLICY_CLASSES: dict[str, tuple[str, str]] = {
+    "act": ("lerobot.policies.act.modeling_act", "ACTPolicy"),
+    "diffusion": ("lerobot.policies.diffusion.modeling_diffusion", "DiffusionPolicy"),
+    "pi0": ("lerobot.policies.pi0.modeling_pi0", "PI0Policy"),
+    "pi05": ("lerobot.policies.pi05.modeling_pi05", "PI05Policy"),
+    "sac": ("lerobot.policies.sac.modeling_sac", "SACPolicy"),
+    "smolvla": ("lerobot.policies.smolvla.modeling_smolvla", "SmolVLAPolicy"),
+    "tdmpc": ("lerobot.policies.tdmpc.modeling_tdmpc", "TDMPCPolicy"),
+    "vqbet": ("lerobot.policies.vqbet.modeling_vqbet", "VQBeTPolicy"),
+}
+
+#: Statistics each normalization mode reads from the normalizer state file.
+REQUIRED_STATS: dict[str, tuple[str, ...]] = {
+    "MEAN_STD": ("mean", "std"),
+    "MIN_MAX": ("min", "max"),
+    "QUANTILES": ("q01", "q99"),
+    "QUANTILE10": ("q10", "q90"),
+}
+
+#: Processor registry name -> (transform operation, what it applies to).
+STEP_KINDS: dict[str, tuple[str, str]] = {
+    "rename_observations_processor": ("rename_keys", "all"),
+    "to_batch_processor": ("add_batch_dim", "all"),
+    "device_processor": ("to_device", "all"),
+    "normalizer_processor": ("normalize", "all"),
+    "unnormalizer_processor": ("unnormalize", "action"),
+    "tokenizer_processor": ("tokenize", "language"),
+}
+NORMALIZER = "normalizer_processor"
+UNNORMALIZER = "unnormalizer_processor"
+RENAMER = "rename_observations_processor"
+TOKENIZER = "tokenizer_processor"
+
+
+# --------------------------------------------------------------------------- parsed inputs
+
+
+@dataclass(frozen=True)
+class Feature:
+    key: str
+    type: str
+    shape: list[int]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One saved processor step."""
+
+    pipeline_file: str
+    index: int
+    name: str
+    config: dict[str, Any]
+    state_file: str | None
+
+    @property
+    def where(self) -> str:
+        return f"{self.pipeline_file} steps[{self.index}] ({self.name})"
+
+    def norm_map(self) -> dict[str, str]:
+        value = self.config.get("norm_map")
+        if not isinstance(value, dict):
+            return {}
+        return {str(k): str(v) for k, v in value.items()}
+
+    def feature_keys(self) -> set[str] | None:
+        """Features this (un)normalizer covers; ``None`` when the step does not list them."""
+        value = self.config.get("features")
+        return set(value) if isinstance(value, dict) else None
+
+
+@dataclass
+class Pipelines:
+    pre: list[Step] = field(default_factory=list)
+    post: list[Step] = field(default_factory=list)
+
+    @property
+    def present(self) -> bool:
+        return bool(self.pre or self.post)
+
+    @staticmethod
+    def _find(steps: list[Step], name: str) -> Step | None:
+        return next((s for s in steps if s.name == name), None)
+
+    def normalizer(self) -> Step | None:
+        return self._find(self.pre, NORMALIZER)
+
+    def unnormalizer(self) -> Step | None:
+        return self._find(self.post, UNNORMALIZER)
+
+    def renamer(self) -> Step | None:
+        return self._find(self.pre, RENAMER)
+
+    def tokenizer(self) -> Step | None:
+        return self._find(self.pre, TOKENIZER)
+
+
+@dataclass
+class LeRobotConfig:
+    """The fields of ``config.json`` this extractor uses, type-checked."""
+
+    reader: ConfigReader
+    policy_type: str | None
+    inputs: list[Feature]
+    outputs: list[Feature]
+    normalization_mapping: dict[str, str]
+    n_obs_steps: int | None
+    horizon: int | None
+    n_action_steps: int | None
+
+    def feature(self, key: str) -> Feature | None:
+        return next((f for f in self.inputs + self.outputs if f.key == key), None)
+
+    def inputs_of(self, kind: str) -> list[Feature]:
+        return [f for f in self.inputs if f.type == kind]
+
+
+def _features(reader: ConfigReader, key: str) -> list[Feature]:
+    block = reader.obj(key)
+    if block is None:
+        return []
+    features: list[Feature] = []
+    for name, feature in block.members():
+        kind = feature.string("type")
+        shape = feature.shape("shape")
+        if kind is None:
+            raise feature.fail("type", "required string is missing")
+        features.append(Feature(name, kind.upper(), shape or []))
+    return features
+
+
+def read_config(reader: ConfigReader) -> LeRobotConfig:
+    mapping = reader.string_map("normalization_mapping") or {}
+    horizon = next((h for key in HORIZON_KEYS if (h := reader.positive_integer(key))), None)
+    return LeRobotConfig(
+        reader=reader,
+        policy_type=reader.string("type"),
+        inputs=_features(reader, "input_features"),
+        outputs=_features(reader, "output_features"),
+        normalization_mapping={k.upper(): v.upper() for k, v in mapping.items()},
+        n_obs_steps=reader.positive_integer("n_obs_steps"),
+        horizon=horizon,
+        n_action_steps=reader.positive_integer("n_action_steps"),
+    )
+
+
+def read_pipelines(checkpoint: Checkpoint) -> Pipelines:
+    """Both saved pipelines; a malformed one, or a step whose state file is missing, refuses."""
+    pipelines = Pipelines()
+    for name, steps in zip(PROCESSOR_FILES, (pipelines.pre, pipelines.post), strict=True):
+        if name in checkpoint.files:
+            steps.extend(_read_pipeline(checkpoint, name))
+    return pipelines
+
+
+def _read_pipeline(checkpoint: Checkpoint, name: str) -> list[Step]:
+    try:
+        data = checkpoint.read_json(name)
+    except DocumentError as exc:
+        raise ExtractionError(f"{name}: {'; '.join(exc.problems)}") from None
+    if not isinstance(data, dict):
+        raise ExtractionError(f"{name}: top level must be a JSON object")
+    reader = ConfigReader(data, name)
+    if reader.array("steps") is None:
+        raise reader.fail("steps", "required array is missing")
+    steps: list[Step] = []
+    for i, step in reader.objects("steps"):
+        kind = step.string("registry_name") or step.string("class")
+        if kind is None:
+            raise step.fail("registry_name", "a step needs a registry_name (or class)")
+        config = step.obj("config")
+        state_file = step.string("state_file")
+        if state_file is not None and not checkpoint.exists(state_file):
+            raise step.fail("state_file", f"{state_file} is not a file inside the checkpoint")
+        steps.append(Step(name, i, kind, dict(config.data) if config else {}, state_file))
+    return steps
+
+
+# --------------------------------------------------------------------------- normalization
+
+
+@dataclass
+class NormContext:
+    """Where the statistics for inputs and outputs live, and which modes each step applies."""
+
+    checkpoint: Checkpoint
+    digests: FileDigests
+    config: LeRobotConfig
+    pipelines: Pipelines
+    notes: Notes
+
+    def step_for(self, feature: Feature) -> Step | None:
+        if feature.key == ACTION_KEY:
+            return self.pipelines.unnormalizer() or self.pipelines.normalizer()
+        return self.pipelines.normalizer()
+
+    def mode(self, feature: Feature, step: Step | None) -> str | None:
+        """The mode the inference pipeline applies; the config mapping only when no step says."""
+        if step is not None:
+            covered = step.feature_keys()
+            if covered is not None and feature.key not in covered:
+                return "IDENTITY"
+            # LeRobot's (un)normalizer passes through feature types its norm_map does not name.
+            return step.norm_map().get(feature.type, "IDENTITY").upper()
+        return self.config.normalization_mapping.get(feature.type)
+
+    def stats_tensors(self, state_file: str) -> dict[str, Any]:
+        header = self.checkpoint.tensor_headers.get(state_file)
+        if header is None or header.error:
+            reason = header.error if header else "not a safetensors file"
+            raise ExtractionError(f"{state_file}: normalizer state unreadable: {reason}")
+        return header.tensors
+
+    def descriptor(self, feature: Feature, dim: int | None) -> dict[str, Any] | None:
+        """The normalization descriptor of one feature, stats fingerprinted by file sha256."""
+        step = self.step_for(feature)
+        mode = self.mode(feature, step)
+        if mode is None:
+            return None
+        out: dict[str, Any] = {"type": mode}
+        if mode == "IDENTITY":
+            # Passed through unchanged: no statistics are read, so there is no source to fingerprint.
+            if step is not None:
+                out["applied_by"] = step.where
+            return out
+        if step is None or step.state_file is None:
+            self.notes.warn(f"{feature.key}: normalization {mode} but no normalizer state file records its stats")
+            return out
+        out["source"] = step.state_file
+        if dim is not None:
+            out["stats_dim"] = dim
+        digest = self.digests.sha256(step.state_file)
+        if digest:
+            out["stats_fingerprint"] = {"file_sha256": digest}
+        out["applied_by"] = step.where
+        self._check_stats(feature, mode, step, dim)
+        return out
+
+    def _check_stats(self, feature: Feature, mode: str, step: Step, dim: int | None) -> None:
+        tensors = self.stats_tensors(step.state_file or "")
+        missing = [s for s in REQUIRED_STATS.get(mode, ()) if f"{feature.key}.{s}" not in tensors]
+        if missing:
+            # LeRobot then passes the feature through unnormalized without a word.
+            self.notes.warn(f"{step.state_file}: no {', '.join(missing)} stats for {feature.key} ({mode}); "
+                            "LeRobot would silently skip normalizing it")
+            return
+        first = REQUIRED_STATS.get(mode, ("mean",))[0]
+        info = tensors.get(f"{feature.key}.{first}")
+        if dim is not None and info is not None and info.shape and info.shape[-1] != dim:
+            self.notes.warn(f"{step.state_file}: {feature.key}.{first} has {info.shape[-1]} dims, config says {dim}")
+
+    def compare_modes(self) -> None:
+        """Warn when the saved pipeline applies other modes than config.json declares."""
+        for step in (self.pipelines.normalizer(), self.pipelines.unnormalizer()):
+            if step is None:
+                continue
+            for kind, mode in sorted(step.norm_map().items()):
+                declared = self.config.normalization_mapping.get(kind)
+                if declared is not None and declared != mode.upper():
+                    self.notes.warn(f"{step.where} normalizes {kind} with {mode}, config.json "
+                                    f"normalization_mapping says {declared}; the pipeline is what runs")
+
+
+# --------------------------------------------------------------------------- input contract
+
+
+def _renames(pipelines: Pipelines) -> dict[str, str]:
+    step = pipelines.renamer()
+    value = step.config.get("rename_map") if step else None
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
+
+
+@dataclass(frozen=True)
+class ImageGeometry:
+    """Resize and crop the model applies to every camera, from the config."""
+
+    resize: list[int] | None = None
+    resize_operation: str | None = None
+    crop: dict[str, Any] | None = None
+    augmentations: list[str] | None = None
+
+
+#: Config keys naming the encoder input size, and how each policy family resizes.
+RESIZE_KEYS = (("resize_shape", "resize"), ("image_resolution", "resize_with_padding"),
+               ("resize_imgs_with_padding", "resize_with_padding"))
+
+
+def image_geometry(reader: ConfigReader) -> ImageGeometry:
+    geometry = ImageGeometry()
+    for key, operation in RESIZE_KEYS:
+        if (shape := reader.shape(key)) is not None:
+            geometry = ImageGeometry(resize=shape, resize_operation=operation)
+            break
+    crop_shape = reader.shape("crop_shape")
+    if crop_shape is None:
+        return geometry
+    # Diffusion/VQ-BeT crop randomly while training and centre-crop at inference.
+    random_crop = bool(reader.boolean("crop_is_random"))
+    mode = "random_in_training_center_at_inference" if random_crop else "center"
+    return ImageGeometry(geometry.resize, geometry.resize_operation, crop={"shape": crop_shape, "mode": mode},
+                         augmentations=["random_crop"] if random_crop else None)
+
+
+def build_images(ctx: NormContext, renames: dict[str, str]) -> list[ImageSpec]:
+    geometry = image_geometry(ctx.config.reader)
+    images: list[ImageSpec] = []
+    for feature in sorted(ctx.config.inputs_of("VISUAL"), key=lambda f: f.key):
+        aliases = sorted(data for data, model in renames.items() if model == feature.key)
+        images.append(ImageSpec(
+            key=feature.key,
+            aliases=aliases or None,
+            raw_shape=list(feature.shape) or None,
+            encoder_resize=geometry.resize,
+            crop=dict(geometry.crop) if geometry.crop else None,
+            color_order="RGB",
+            channel_layout="CHW",
+            dtype="float32",
+            value_range=[0.0, 1.0],
+            normalization=ctx.descriptor(feature, None),
+            augmentations_in_training=list(geometry.augmentations) if geometry.augmentations else None,
+        ))
+    return images
+
+
+def _first_dim(feature: Feature | None) -> int | None:
+    return feature.shape[0] if feature is not None and feature.shape else None
+
+
+def build_state(ctx: NormContext) -> StateSpec | None:
+    feature = ctx.config.feature(STATE_KEY)
+    if feature is None:
+        return None
+    dim = _first_dim(feature)
+    return StateSpec(
+        total_dim=dim,
+        sub_keys=[{"key": STATE_KEY, "dim": dim}] if dim is not None else None,
+        normalization=ctx.descriptor(feature, dim),
+    )
+
+
+def build_environment_state(ctx: NormContext) -> dict[str, Any] | None:
+    features = ctx.config.inputs_of("ENV")
+    if not features:
+        return None
+    blocks = []
+    for feature in features:
+        dim = _first_dim(feature)
+        block = {"key": feature.key, "total_dim": dim, "shape": feature.shape, "normalization": ctx.descriptor(feature, dim)}
+        blocks.append({k: v for k, v in block.items() if v is not None})
+    return blocks[0] if len(blocks) == 1 else {"inputs": blocks}
+
+
+def build_other_inputs(ctx: NormContext) -> list[dict[str, Any]] | None:
+    """Inputs of types this contract has no block for (e.g. a second STATE feature)."""
+    known = {"VISUAL", "ENV"}
+    others = [f for f in ctx.config.inputs if f.type not in known and f.key != STATE_KEY]
+    return [{"key": f.key, "type": f.type, "shape": f.shape} for f in others] or None
+
+
+def build_actions(ctx: NormContext) -> ActionSpec | None:
+    feature = ctx.config.feature(ACTION_KEY)
+    if feature is None:
+        return None
+    dim = _first_dim(feature)
+    return ActionSpec(
+        total_dim=dim,
+        horizon=ctx.config.horizon,
+        sub_keys=[{"key": ACTION_KEY, "dim": dim}] if dim is not None else None,
+        normalization=ctx.descriptor(feature, dim),
+    )
+
+
+def _span(start: int, stop: int) -> list[int]:
+    return list(range(start, stop))
+
+
+DeltaIndices = tuple[list[int] | None, list[int] | None]
+
+
+def _chunk_deltas(c: ConfigReader) -> DeltaIndices:
+    """ACT, PI0, PI0.5: no observation history; actions 0..chunk_size-1."""
+    return None, _span(0, c.integer("chunk_size") or 0) or None
+
+
+def _smolvla_deltas(c: ConfigReader) -> DeltaIndices:
+    return [0], _span(0, c.integer("chunk_size") or 0) or None
+
+
+def _diffusion_deltas(c: ConfigReader) -> DeltaIndices:
+    first = 1 - (c.integer("n_obs_steps") or 1)
+    return _span(first, 1), _span(first, first + (c.integer("horizon") or 0)) or None
+
+
+def _vqbet_deltas(c: ConfigReader) -> DeltaIndices:
+    first = 1 - (c.integer("n_obs_steps") or 1)
+    last = (c.integer("n_action_pred_token") or 0) + (c.integer("action_chunk_size") or 0) - 1
+    return _span(first, 1), _span(first, last) or None
+
+
+def _tdmpc_deltas(c: ConfigReader) -> DeltaIndices:
+    horizon = c.integer("horizon") or 0
+    return _span(0, horizon + 1), _span(0, horizon) or None
+
+
+#: Policy type -> (observation_delta_indices, action_delta_indices), mirroring the properties of
+#: each LeRobot config class; ``None`` where the class returns ``None``.
+DELTA_INDICES: dict[str, Callable[[ConfigReader], DeltaIndices]] = {
+    "act": _chunk_deltas,
+    "diffusion": _diffusion_deltas,
+    "pi0": _chunk_deltas,
+    "pi05": _chunk_deltas,
+    "smolvla": _smolvla_deltas,
+    "tdmpc": _tdmpc_deltas,
+    "vqbet": _vqbet_deltas,
+}
+
+
+def build_temporal(config: LeRobotConfig) -> TemporalSpec | None:
+    rule = DELTA_INDICES.get(config.policy_type or "")
+    n_obs = config.n_obs_steps
+    if rule is not None:
+        observation, action = rule(config.reader)
+    else:
+        # Unknown policy class: only a history longer than one frame implies offsets.
+        observation = _span(1 - n_obs, 1) if n_obs and n_obs > 1 else None
+        action = None
+    if n_obs is None and observation is None and action is None:
+        return None
+    extra = {"action_delta_indices": action} if action is not None else {}
+    return TemporalSpec(n_obs_steps=n_obs, observation_delta_indices=observation, extra=extra)
+
+
+def build_language(pipelines: Pipelines, reader: ConfigReader) -> LanguageSpec | None:
+    step = pipelines.tokenizer()
+    if step is None:
+        return None
+    name = step.config.get("tokenizer_name")
+    length = step.config.get("max_length")
+    if not isinstance(length, int) or isinstance(length, bool):
+        length = reader.integer("tokenizer_max_length")
+    return LanguageSpec(tokenizer_version=name if isinstance(name, str) else None, max_sequence_length=length)
+
+
+# --------------------------------------------------------------------------- identity and internals
+
+
+def build_identity(config: LeRobotConfig, pipelines: Pipelines, notes: Notes) -> ModelIdentity:
+    policy_type = config.policy_type or "unknown"
+    identity = ModelIdentity(extra={"lerobot_policy_type": policy_type})
+    known = POLICY_CLASSES.get(policy_type)
+    if known is None:
+        notes.leave("model_identity.class_module/class_name",
+                    f"human: LeRobot policy type {policy_type!r} is not in the known table")
+    elif not pipelines.present:
+        # Before 0.4 the classes lived under lerobot.common.policies and no processors were saved.
+        identity.class_name = known[1]
+        notes.leave("model_identity.class_module", "human: no processor pipelines (pre-0.4 layout?), module path unknown")
+    else:
+        identity.class_module, identity.class_name = known
+    return identity
+
+
+def _backbone_prefixes(checkpoint: Checkpoint, weight_files: list[str]) -> list[str]:
+    """Module paths of vision backbones, read from tensor names (``model.backbone``, …)."""
+    prefixes: set[str] = set()
+    for rel in weight_files:
+        header = checkpoint.tensor_headers.get(rel)
+        for name in header.tensors if header else ():
+            parts = name.split(".")
+            for i, part in enumerate(parts[:-1]):
+                if "backbone" in part:
+                    prefixes.add(".".join(parts[: i + 1]))
+                    break
+    return sorted(prefixes)
+
+
+def build_pretrained(checkpoint: Checkpoint, config: LeRobotConfig, weight_files: list[str]) -> list[PretrainedAsset] | None:
+    reader = config.reader
+    weights = reader.string("pretrained_backbone_weights")
+    if not weights:
+        return None
+    architecture = reader.string("vision_backbone")
+    lr, lr_backbone = reader.number("optimizer_lr"), reader.number("optimizer_lr_backbone")
+    multiplier = lr_backbone / lr if lr and lr_backbone is not None else None
+    extra = {"architecture": architecture} if architecture else {}
+    return [
+        PretrainedAsset(submodule=prefix, source="torchvision", source_identifier=weights,
+                        lr_multiplier=multiplier, extra=dict(extra))
+        for prefix in _backbone_prefixes(checkpoint, weight_files) or ["vision_backbone"]
+    ]
+
+
+def build_forward_graph(config: LeRobotConfig, with_language: bool) -> ForwardGraph:
+    steps = config.n_obs_steps or 1
+    keys = sorted(f.key for f in config.inputs)
+    shapes = {f.key: [1, steps, *f.shape] for f in sorted(config.inputs, key=lambda f: f.key) if f.shape}
+    action = _first_dim(config.feature(ACTION_KEY))
+    outputs = {ACTION_KEY: [1, config.horizon, action]} if action is not None and config.horizon else None
+    return ForwardGraph(
+        expected_input_keys=keys + (["task"] if with_language else []),
+        sample_input_shapes=shapes or None,
+        sample_output_shapes=outputs,
+    )
+
+
+# --------------------------------------------------------------------------- output spec
+
+
+def _chunk_fields(config: LeRobotConfig) -> dict[str, Any]:
+    ensemble = config.reader.number("temporal_ensemble_coeff")
+    return {
+        "chunk_aggregation": "temporal_ensemble" if ensemble is not None else "first_n_action_steps",
+        "chunks_executed_per_inference": config.n_action_steps,
+        "extra": {"temporal_ensemble_coeff": ensemble} if ensemble is not None else None,
+    }
+
+
+def _diffusion_parameters(reader: ConfigReader) -> dict[str, Any]:
+    train_steps = reader.integer("num_train_timesteps")
+    extra = {key: reader.raw(key) for key in ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end")
+             if reader.raw(key) is not None}
+    return {
+        "type": "diffusion",
+        # LeRobot falls back to the training step count when num_inference_steps is null.
+        "num_inference_steps": reader.integer("num_inference_steps") or train_steps,
+        "scheduler": reader.string("noise_scheduler_type"),
+        "prediction_type": reader.string("prediction_type"),
+        "clip_sample": reader.boolean("clip_sample"),
+        "clip_sample_range": reader.number("clip_sample_range"),
+        "extra": extra or None,
+    }
+
+
+def _flow_parameters(reader: ConfigReader) -> dict[str, Any]:
+    return {"type": "flow_matching", "num_inference_steps": reader.integer("num_inference_steps") or reader.integer("num_steps")}
+
+
+def build_inference_parameters(config: LeRobotConfig) -> InferenceParameters:
+    fields = _chunk_fields(config)
+    kind = config.policy_type
+    specific: dict[str, Any] = {}
+    if kind == "act":
+        specific = {"type": "regression"}
+    elif kind == "diffusion":
+        specific = _diffusion_parameters(config.reader)
+    elif kind in ("pi0", "pi05", "smolvla"):
+        specific = _flow_parameters(config.reader)
+    extra = {**(fields.pop("extra") or {}), **(specific.pop("extra", None) or {})}
+    fields.update({k: v for k, v in specific.items() if v is not None})
+    return InferenceParameters(**fields, extra=extra or None)
+
+
+def build_output_spec(config: LeRobotConfig, pipelines: Pipelines, ctx: NormContext) -> OutputSpec:
+    actions = None
+    if config.feature(ACTION_KEY) is not None:
+        actions = OutputActions(layout="mirrors input_contract.actions",
+                                sub_keys="see input_contract.actions.sub_keys", horizon=config.horizon)
+    post = None
+    if pipelines.post:
+        step = pipelines.unnormalizer()
+        feature = config.feature(ACTION_KEY)
+        mode = ctx.mode(feature, step) if feature is not None and step is not None else None
+        post = PostProcessing(unnormalize=mode is not None and mode != "IDENTITY")
+    return OutputSpec(actions=actions, inference_parameters=build_inference_parameters(config), post_processing=post)
+
+
+# --------------------------------------------------------------------------- transform pipeline
+
+
+def _step_transform(step: Step, direction: str, digests: FileDigests) -> TransformStep:
+    operation, applies_to = STEP_KINDS.get(step.name, (step.name, "all"))
+    parameters: dict[str, Any] = {"pipeline": step.pipeline_file, "step_index": step.index, "config": step.config}
+    description = None
+    if step.state_file:
+        parameters["state_file"] = step.state_file
+        parameters["state_file_sha256"] = digests.sha256(step.state_file)
+        description = "state_file sha256 equals its weight_integrity entry and the normalization stats_fingerprint"
+    elif step.name == RENAMER:
+        description = "rename_map equals training_datasets[].key_rename_map and the robot's observation keys"
+    return TransformStep(
+        name=f"{PurePosixPath(step.pipeline_file).stem}.{step.name}",
+        applies_to=applies_to,
+        operation=operation,
+        direction=direction,
+        parameters=parameters,
+        check_type="static",
+        check_description=description,
+    )
+
+
+def _model_image_steps(reader: ConfigReader) -> list[TransformStep]:
+    """Resize and crop done inside the model's forward, after the preprocessor."""
+    geometry = image_geometry(reader)
+    steps: list[TransformStep] = []
+    if geometry.resize is not None:
+        steps.append(TransformStep(name="resize_images", applies_to="all_images", operation=geometry.resize_operation,
+                                   direction="input", parameters={"target_hw": geometry.resize, "applied_in": "model"},
+                                   check_type="static", check_description="target size equals images[].encoder_resize"))
+    if geometry.crop is not None:
+        steps.append(TransformStep(name="crop_images", applies_to="all_images", operation="center_crop",
+                                   direction="input", parameters={**geometry.crop, "applied_in": "model"},
+                                   check_type="static", check_description="crop equals images[].crop"))
+    return steps
+
+
+def build_transform_pipeline(config: LeRobotConfig, pipelines: Pipelines, digests: FileDigests) -> list[TransformStep]:
+    steps = [_step_transform(s, "input", digests) for s in pipelines.pre]
+    steps += _model_image_steps(config.reader)
+    steps += [_step_transform(s, "output", digests) for s in pipelines.post]
+    names: dict[str, int] = {}
+    for order, step in enumerate(steps):
+        step.order = order
+        seen = names.get(step.name or "", 0)
+        names[step.name or ""] = seen + 1
+        if seen:
+            step.name = f"{step.name}_{seen}"
+    return steps
+
+
+# --------------------------------------------------------------------------- training config
+
+
+def read_train_datasets(checkpoint: Checkpoint, notes: Notes) -> list[TrainingDatasetSpec]:
+    """Datasets named by ``train_config.json`` (written by ``lerobot-train``)."""
+    if TRAIN_CONFIG not in checkpoint.files:
+        return []
+    try:
+        data = checkpoint.read_json(TRAIN_CONFIG)
+    except DocumentError as exc:
+        notes.warn(f"{TRAIN_CONFIG}: ignored: {'; '.join(exc.problems)}")
+        return []
+    dataset = data.get("dataset") if isinstance(data, dict) else None
+    if not isinstance(dataset, dict):
+        return []
+    repos = dataset.get("repo_id")
+    revision = dataset.get("revision")
+    names = [repos] if isinstance(repos, str) else repos if isinstance(repos, list) else []
+    pin = revision if isinstance(revision, str) else None
+    return [dataset_spec(name, pin, None) for name in names if isinstance(name, str) and name]
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def extract(checkpoint: Checkpoint, reader: ConfigReader, digests: FileDigests, notes: Notes) -> LayoutResult:
+    config = read_config(reader)
+    pipelines = read_pipelines(checkpoint)
+    if not pipelines.present:
+        notes.warn("no policy_preprocessor.json/policy_postprocessor.json: normalization stats cannot be located")
+    ctx = NormContext(checkpoint, digests, config, pipelines, notes)
+    ctx.compare_modes()
+    renames = _renames(pipelines)
+    state_files = {s.state_file for s in pipelines.pre + pipelines.post if s.state_file}
+    weight_files = [rel for rel in checkpoint.weight_files if rel not in state_files]
+    if not weight_files:
+        raise ExtractionError(f"{checkpoint.root}: no model weights (model.safetensors) beside config.json")
+
+    language = build_language(pipelines, reader)
+    contract = InputContract(
+        images=build_images(ctx, renames) or None,
+        state=build_state(ctx),
+        actions=build_actions(ctx),
+        language=language,
+        temporal=build_temporal(config),
+    )
+    if (environment := build_environment_state(ctx)) is not None:
+        contract.extra["environment_state"] = environment
+    if (others := build_other_inputs(ctx)) is not None:
+        contract.extra["other_inputs"] = others
+
+    internals = ModelInternals(
+        pretrained_provenance=build_pretrained(checkpoint, config, weight_files),
+        forward_graph=build_forward_graph(config, language is not None),
+    )
+    pretrained_path = reader.string("pretrained_path")
+    revision = reader.string("pretrained_revision")
+    return LayoutResult(
+        layout="lerobot",
+        stack=config.policy_type or "unknown",
+        input_contract=contract,
+        model_identity=build_identity(config, pipelines, notes),
+        model_internals=internals,
+        output_spec=build_output_spec(config, pipelines, ctx),
+        transform_pipeline=build_transform_pipeline(config, pipelines, digests),
+        config_datasets=read_train_datasets(checkpoint, notes),
+        model_weight_files=weight_files,
+        config_snapshot=TRAIN_CONFIG if TRAIN_CONFIG in checkpoint.files else "config.json",
+        key_rename_map=renames,
+        parent_description=(f"config.json pretrained_path {pretrained_path}" + (f" at revision {revision}" if revision else ""))
+        if pretrained_path else None,
+    )
