@@ -123,6 +123,7 @@ def input_contract_vs_norm_stats(ctx: CheckContext) -> Finding:
     Fix: ``source`` must resolve inside the checkpoint root (an escaping path is a hard
     failure, never followed), and may be a LeRobot normalizer ``.safetensors`` file whose
     ``action.mean`` / ``observation.state.mean`` header shape gives the stats dimension.
+    An ``IDENTITY`` normalization needs no stats, so a missing ``source`` is fine there.
     """
     name = "input_contract_vs_norm_stats"
     if (nc := no_passport(name, ctx)):
@@ -139,7 +140,8 @@ def input_contract_vs_norm_stats(ctx: CheckContext) -> Finding:
         checked.append(side)
         source = norm.get("source")
         if not isinstance(source, str) or not source:
-            soft.append({"kind": "missing_source", "field": field, "message": f"{field} has no source"})
+            if str(norm.get("type", "")).upper() != "IDENTITY":  # identity reads no stats
+                soft.append({"kind": "missing_source", "field": field, "message": f"{field} has no source"})
             continue
         try:
             path = ctx.checkpoint.resolve(source)

@@ -532,3 +532,9 @@ def test_norm_stats_horizon_uses_horizon_not_n_action_steps(make_checkpoint, run
     finding = run_check(norm_stats_vs_config, make_checkpoint(config=config, files=files))
     assert finding.status is Status.PASS
     assert finding.details["stats_files"] == ["policy_stats.json"]
+
+
+def test_identity_normalization_needs_no_source(make_checkpoint, run_check):
+    """An IDENTITY normalization reads no stats, so a missing source is not a soft signal."""
+    finding = run_check(input_contract_vs_norm_stats, make_checkpoint(normalized("actions", type="IDENTITY")))
+    assert finding.status is Status.PASS
