@@ -6,6 +6,7 @@
     ├── DocumentError             MODEL_PASSPORT.json / SIGNOFF.json cannot be read or mapped
     ├── UnsafePathError           a declared path resolves outside the checkpoint root
     ├── CheckpointNotFoundError   the checkpoint argument names nothing usable
+    ├── BundleError               a zip bundle or remote checkpoint is unsafe, corrupt or malformed
     └── VerificationError         verify() found hard failures (carries the findings)
 """
 
@@ -48,6 +49,21 @@ class UnsafePathError(PassportError):
 
 class CheckpointNotFoundError(PassportError):
     """The checkpoint path or URI does not name an existing checkpoint."""
+
+
+class BundleError(PassportError):
+    """A checkpoint bundle (zip, remote object, Metta layout) cannot be used as given.
+
+    ``bundle`` is the path or URI as given, ``entry`` the archive entry or file at fault
+    (``None`` when the whole bundle is), ``reason`` a one-line explanation.
+    """
+
+    def __init__(self, bundle: str, reason: str, entry: str | None = None) -> None:
+        self.bundle = bundle
+        self.entry = entry
+        self.reason = reason
+        where = f"{bundle}: entry {entry!r}" if entry is not None else bundle
+        super().__init__(f"{where}: {reason}")
 
 
 class VerificationError(PassportError):

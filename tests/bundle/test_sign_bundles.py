@@ -1,0 +1,223 @@
+"""Signing bundles: a signed directory zipped passes the gate; a zip is signed by rewriting it."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from pytest_passport import bundle, verify
+from pytest_passport.bundle import edit_zip, resolve, rewrite_zip
+from pytest_passport.cli import validate_main
+from pytest_passport.errors import BundleError, VerificationError
+
+from .conftest import (
+    generate_and_sign,
+    metta_files,
+    sha256,
+    write_dir,
+    write_zip,
+    zip_dir,
+    zip_names,
+)
+
+SIGNED = ["MODEL_PASSPORT.json", "SIGNOFF.json"]
+
+
+@pytest.fixture(params=["built", "fixture"])
+def bundles(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """A folder holding ``demo-run:v3/`` and ``demo-run:v3.zip``: built here, or the real Metta fixture."""
+    if request.param == "fixture":
+        return request.getfixturevalue("real_metta")
+    folder = tmp_path / "built"
+    zip_dir(write_dir(folder / "demo-run:v3", metta_files()), folder / "demo-run:v3.zip")
+    return folder
+
+
+def entries(path: Path) -> dict[str, tuple[bytes, int, tuple[int, ...]]]:
+    with zipfile.ZipFile(path) as zf:
+        return {i.filename: (zf.read(i), i.compress_type, i.date_time) for i in zf.infolist()}
+
+
+@pytest.mark.usefixtures("metta_runtime")
+def test_sign_directory_then_zip_passes_gate(bundles: Path, training_repo: Path, tmp_path: Path) -> None:
+    """generate → sign on the directory, zip it (files at the root): the zip passes --require-signoff."""
+    root = bundles / "demo-run:v3"
+    generate_and_sign(root, training_repo)
+    signed_zip = zip_dir(root, tmp_path / "out" / "demo-run:v3.zip")
+    resolved = resolve(signed_zip)
+    assert verify(resolved.root, require_signoff=True).loadable
+    assert validate_main([str(resolved.root), "--require-signoff"]) == 0
+
+
+@pytest.mark.usefixtures("metta_runtime")
+def test_sign_zip_by_rewriting_it(bundles: Path, training_repo: Path, cache: Path) -> None:
+    """Open the zip for editing, generate → sign, save: both documents sit at its root and it passes the gate."""
+    path = bundles / "demo-run:v3.zip"
+    before = entries(path)
+    with edit_zip(path) as edit:
+        assert edit.root.name == "demo-run:v3" and cache / "work" in edit.root.parents
+        generate_and_sign(edit.root, training_repo)
+        edit.save = True
+    assert edit.sha256 == sha256(path)
+    assert not any((cache / "work").iterdir())
+    after = entries(path)
+    assert {name: after[name] for name in before} == before
+    assert sorted(after) == sorted([*before, *SIGNED])
+    resolved = resolve(path)
+    assert resolved.zip_sha256 == edit.sha256
+    assert verify(resolved.root, require_signoff=True).loadable
+
+
+@pytest.mark.usefixtures("metta_runtime")
+def test_unsigned_zip_fails_gate(bundles: Path) -> None:
+    """Before signing, the same bundle does not pass the gate."""
+    with pytest.raises(VerificationError, match="signoff"):
+        verify(resolve(bundles / "demo-run:v3.zip").root, require_signoff=True)
+
+
+@pytest.mark.usefixtures("metta_runtime")
+def test_signed_zip_with_swapped_weights_fails_gate(signed_template: Path, tmp_path: Path) -> None:
+    """Re-zipping a signed bundle with other weights is caught by the signoff hashes."""
+    files = {p.name: p.read_bytes() for p in signed_template.iterdir()}
+    files["weights.safetensors"] = metta_files(seed=7)["weights.safetensors"]
+    tampered = write_zip(tmp_path / "demo-run:v3.zip", files.items())
+    with pytest.raises(VerificationError):
+        verify(resolve(tampered).root, require_signoff=True)
+
+
+# ---------------------------------------------------------------------------- rewrite_zip
+
+
+@pytest.fixture
+def plain_zip(tmp_path: Path) -> Path:
+    entries_ = [*metta_files().items(), ("extra/", b""), ("extra/notes.txt", b"kept")]
+    return write_zip(tmp_path / "zips" / "demo-run:v3.zip", entries_)
+
+
+@pytest.fixture
+def documents(tmp_path: Path) -> Path:
+    return write_dir(tmp_path / "docs", {"MODEL_PASSPORT.json": b'{"new": "passport"}', "SIGNOFF.json": b'{"new": "signoff"}'})
+
+
+def test_rewrite_adds_documents_at_root(plain_zip: Path, documents: Path) -> None:
+    """Both documents are added at the root; every other entry is copied unchanged."""
+    before = entries(plain_zip)
+    rewrite_zip(plain_zip, documents)
+    after = entries(plain_zip)
+    assert {name: after[name] for name in before} == before
+    assert after["MODEL_PASSPORT.json"][0] == b'{"new": "passport"}'
+    assert after["SIGNOFF.json"][0] == b'{"new": "signoff"}'
+    assert zip_names(plain_zip)[-2:] == SIGNED
+
+
+def test_rewrite_replaces_old_documents(tmp_path: Path, documents: Path) -> None:
+    """Existing root documents are replaced, never duplicated."""
+    path = write_zip(tmp_path / "demo-run:v3.zip", [*metta_files().items(), ("MODEL_PASSPORT.json", b"old"), ("SIGNOFF.json", b"old")])
+    rewrite_zip(path, documents)
+    names = zip_names(path)
+    assert names.count("MODEL_PASSPORT.json") == names.count("SIGNOFF.json") == 1
+    assert entries(path)["SIGNOFF.json"][0] == b'{"new": "signoff"}'
+
+
+def test_rewrite_removes_documents_absent_from_root(tmp_path: Path) -> None:
+    """A name missing from the extracted root is removed from the zip (a refused signoff leaves none)."""
+    path = write_zip(tmp_path / "demo-run:v3.zip", [*metta_files().items(), ("SIGNOFF.json", b"stale")])
+    docs = write_dir(tmp_path / "docs", {"MODEL_PASSPORT.json": b"{}"})
+    rewrite_zip(path, docs)
+    assert "SIGNOFF.json" not in zip_names(path) and "MODEL_PASSPORT.json" in zip_names(path)
+
+
+def test_rewrite_only_named_documents(plain_zip: Path, documents: Path) -> None:
+    """``names`` limits what is synchronised (e.g. the passport alone after generate-passport)."""
+    rewrite_zip(plain_zip, documents, names=("MODEL_PASSPORT.json",))
+    assert "MODEL_PASSPORT.json" in zip_names(plain_zip) and "SIGNOFF.json" not in zip_names(plain_zip)
+
+
+def test_rewrite_is_atomic_and_keeps_mode(plain_zip: Path, documents: Path) -> None:
+    """The new zip replaces the old by rename, keeps its permissions, and leaves no temp file."""
+    plain_zip.chmod(0o640)
+    inode = plain_zip.stat().st_ino
+    rewrite_zip(plain_zip, documents)
+    assert plain_zip.stat().st_ino != inode
+    assert plain_zip.stat().st_mode & 0o777 == 0o640
+    assert os.listdir(plain_zip.parent) == [plain_zip.name]
+
+
+def test_rewrite_failure_leaves_zip_untouched(plain_zip: Path, documents: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failure while writing leaves the original bytes and no temp file."""
+    original = plain_zip.read_bytes()
+
+    def broken(*args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(bundle, "_add_file", broken)
+    with pytest.raises(OSError, match="No space left"):
+        rewrite_zip(plain_zip, documents)
+    assert plain_zip.read_bytes() == original
+    assert os.listdir(plain_zip.parent) == [plain_zip.name]
+
+
+def test_rewrite_is_deterministic(plain_zip: Path, documents: Path, tmp_path: Path) -> None:
+    """The same inputs give byte-identical zips."""
+    twin = tmp_path / "twin" / plain_zip.name
+    twin.parent.mkdir()
+    twin.write_bytes(plain_zip.read_bytes())
+    assert rewrite_zip(plain_zip, documents) == rewrite_zip(twin, documents)
+
+
+def test_rewrite_refuses_hostile_zip(tmp_path: Path, documents: Path) -> None:
+    """A hostile archive is not rewritten (nor laundered into a clean-looking one)."""
+    path = write_zip(tmp_path / "demo-run:v3.zip", [*metta_files().items(), ("../evil", b"x")])
+    original = path.read_bytes()
+    with pytest.raises(BundleError, match="climbs out"):
+        rewrite_zip(path, documents)
+    assert path.read_bytes() == original
+
+
+@pytest.mark.parametrize("name", ["sub/SIGNOFF.json", "../SIGNOFF.json", "/SIGNOFF.json", ""])
+def test_rewrite_only_root_names(plain_zip: Path, documents: Path, name: str) -> None:
+    """Only plain root-level names can be rewritten."""
+    with pytest.raises(ValueError, match="archive root"):
+        rewrite_zip(plain_zip, documents, names=(name,))
+
+
+# ---------------------------------------------------------------------------- edit_zip
+
+
+def test_edit_without_save_leaves_zip(plain_zip: Path, cache: Path) -> None:
+    """Leaving the block without ``save`` changes nothing and removes the work directory."""
+    original = plain_zip.read_bytes()
+    with edit_zip(plain_zip) as edit:
+        (edit.root / "SIGNOFF.json").write_text("{}")
+    assert plain_zip.read_bytes() == original and edit.sha256 is None
+    assert not edit.root.exists()
+
+
+def test_edit_error_leaves_zip(plain_zip: Path) -> None:
+    """An exception inside the block never rewrites the zip, even with ``save`` set."""
+    original = plain_zip.read_bytes()
+    with pytest.raises(RuntimeError), edit_zip(plain_zip) as edit:
+        (edit.root / "MODEL_PASSPORT.json").write_text("{}")
+        edit.save = True
+        raise RuntimeError("signing failed")
+    assert plain_zip.read_bytes() == original and not edit.root.exists()
+
+
+def test_edit_saves_named_documents_only(plain_zip: Path) -> None:
+    """Only ``names`` go back into the zip; other files written in the work directory do not."""
+    with edit_zip(plain_zip, names=("MODEL_PASSPORT.json",)) as edit:
+        (edit.root / "MODEL_PASSPORT.json").write_text("{}")
+        (edit.root / "scratch.txt").write_text("not for the zip")
+        edit.save = True
+    assert "MODEL_PASSPORT.json" in zip_names(plain_zip) and "scratch.txt" not in zip_names(plain_zip)
+
+
+def test_edit_refuses_hostile_zip(tmp_path: Path, cache: Path) -> None:
+    """Opening a hostile zip for editing fails before anything is extracted."""
+    path = write_zip(tmp_path / "demo-run:v3.zip", [*metta_files().items(), ("../evil", b"x")])
+    with pytest.raises(BundleError, match="climbs out"), edit_zip(path):
+        pass
+    assert not any((cache / "work").iterdir()) and not (tmp_path / "evil").exists()
