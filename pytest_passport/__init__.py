@@ -5,7 +5,9 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .api import Report, load_passport, verify  # noqa: E402
+from .bundle import checkpoint_uri_for_epoch  # noqa: E402
 from .errors import (  # noqa: E402
+    BundleError,
     CheckpointNotFoundError,
     DocumentError,
     PassportError,
@@ -15,6 +17,7 @@ from .errors import (  # noqa: E402
 from .findings import Finding, Status  # noqa: E402
 
 __all__ = [
+    "BundleError",
     "CheckpointNotFoundError",
     "DocumentError",
     "Finding",
@@ -24,6 +27,7 @@ __all__ = [
     "UnsafePathError",
     "VerificationError",
     "__version__",
+    "checkpoint_uri_for_epoch",
     "load_passport",
     "verify",
 ]

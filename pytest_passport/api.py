@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .checkpoint import Checkpoint
 from .checks import CheckContext, CheckOptions
-from .errors import CheckpointNotFoundError, VerificationError
+from .errors import VerificationError
 from .findings import Finding, Status, verdict_of
 from .schema import PASSPORT_FILENAME, Passport, read_passport
 from .suite import plan, prefetch_digests, selected
@@ -42,12 +42,13 @@ class Report:
 
 
 def _root(path: Path | str) -> Path:
-    root = Path(path)
-    if root.is_file() and root.name == PASSPORT_FILENAME:
-        root = root.parent
-    if not root.is_dir():
-        raise CheckpointNotFoundError(f"{path}: no such checkpoint directory")
-    return root
+    """A local checkpoint directory for a path, a zip, a URI or ``…:latest``."""
+    target = Path(path) if not isinstance(path, str) or "://" not in path else None
+    if target is not None and target.is_file() and target.name == PASSPORT_FILENAME:
+        return target.parent
+    from .bundle import resolve
+
+    return resolve(path).root
 
 
 def verify(
@@ -77,8 +78,5 @@ def verify(
 
 
 def load_passport(path: Path | str) -> Passport:
-    """The typed passport of a checkpoint directory (or of a MODEL_PASSPORT.json file)."""
-    target = Path(path)
-    if target.is_dir():
-        target = target / PASSPORT_FILENAME
-    return read_passport(target)
+    """The typed passport of a checkpoint (directory, zip, URI) or of a MODEL_PASSPORT.json file."""
+    return read_passport(_root(path) / PASSPORT_FILENAME)

@@ -130,13 +130,35 @@ def sign_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--reason", metavar="TEXT", help="verdict_reason (required when there are soft signals)")
     parser.add_argument("--dry-run", action="store_true", help="print the signoff instead of writing it")
     ns = parser.parse_args(argv)
-    root = Path(ns.checkpoint)
+    from . import bundle
+    from .errors import PassportError
+
+    if str(ns.checkpoint).startswith(("s3://", "hf://")):
+        parser.error(f"{ns.checkpoint}: remote checkpoints are read-only; sign the local bundle, then upload it")
+    try:
+        resolved = bundle.resolve(ns.checkpoint)
+    except PassportError as exc:
+        parser.error(str(exc))
+    if resolved.zip_path is None:
+        return _sign(parser, str(resolved.root), ns)
+    # A zip bundle is signed in a private copy, then rewritten atomically with the new files.
+    with bundle.edit_zip(resolved.zip_path) as edit:
+        status = _sign(parser, str(edit.root), ns)
+        edit.save = status == EXIT_OK and not ns.dry_run
+    if edit.save:
+        print(f"rewrote {resolved.zip_path} with {PASSPORT_FILENAME} and {SIGNOFF_FILENAME} at its root")
+    return status
+
+
+def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespace) -> int:
+    """Validate, sign, and confirm with the gate; a failed confirmation removes the new signoff."""
+    root = Path(checkpoint)
     if not (root / PASSPORT_FILENAME).is_file():
         parser.error(f"{ns.checkpoint}: no {PASSPORT_FILENAME} here; run generate-passport first")
     options = _forwarded(ns) + ["--sign"]
     if ns.reason:
         options += ["--reason", ns.reason]
-    code, state = run_suite(ns.checkpoint, options, numprocesses=ns.numprocesses, dry_run=ns.dry_run)
+    code, state = run_suite(checkpoint, options, numprocesses=ns.numprocesses, dry_run=ns.dry_run)
     decision = state.decision if state is not None else None
     if decision is None:
         _err(f"refusing to sign {ns.checkpoint}: validation did not complete (pytest exit {code})")
@@ -158,7 +180,7 @@ def sign_main(argv: Sequence[str] | None = None) -> int:
         _err(f"dry run: would write {decision.path}")
         return EXIT_OK
     print(f"wrote {decision.path}  verdict={decision.verdict}  artifacts={len(decision.signoff.artifacts or [])}")
-    confirm, _ = run_suite(ns.checkpoint, _forwarded(ns) + ["--require-signoff"], numprocesses=ns.numprocesses)
+    confirm, _ = run_suite(checkpoint, _forwarded(ns) + ["--require-signoff"], numprocesses=ns.numprocesses)
     if confirm != pytest.ExitCode.OK:
         signing.remove(root / SIGNOFF_FILENAME)
         _err(f"refusing to sign: the gate (--require-signoff) failed on the new {SIGNOFF_FILENAME}; removed it")

@@ -205,6 +205,19 @@ def generate(ns: argparse.Namespace, datasets: tuple[DatasetRef, ...]) -> int:
     return EXIT_WRITTEN
 
 
+def generate_in_zip(ns: argparse.Namespace, datasets: tuple[DatasetRef, ...]) -> int:
+    """Generate inside a zip bundle: a private copy gets the passport, then the zip is rewritten."""
+    from .bundle import edit_zip
+
+    zip_path = Path(ns.checkpoint)
+    with edit_zip(zip_path, names=(PASSPORT_FILENAME,)) as edit:
+        status = generate(argparse.Namespace(**{**vars(ns), "checkpoint": str(edit.root)}), datasets)
+        edit.save = status == EXIT_WRITTEN
+    if edit.save:
+        print(f"rewrote {zip_path} with {PASSPORT_FILENAME} at its root")
+    return status
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -213,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # usage errors (2) and --help (0) return instead of exiting the caller
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
+        if str(ns.checkpoint).endswith(".zip") and Path(ns.checkpoint).is_file() and ns.output is None:
+            return generate_in_zip(ns, datasets)
         return generate(ns, datasets)
     except (ExtractionError, PassportError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,4 +1,14 @@
-"""Streaming SHA-256 of checkpoint files: constant memory, one pass per file, all cores."""
+"""Streaming SHA-256 of checkpoint files: constant memory, one pass per file, all cores.
+
+* :func:`sha256_file` reads a file in fixed ``BLOCK_SIZE`` blocks into one reused buffer, so
+  memory does not grow with the file, and ``hashlib`` releases the GIL while it hashes a block.
+* :class:`DigestCache` computes each file's digest at most once per run, however many checks
+  ask for it and from however many threads; :meth:`DigestCache.prefetch` hashes files on a pool
+  of one thread per usable core, largest first, so the longest file never starts last.
+
+One file's SHA-256 is inherently sequential, so a run can never finish before its largest file
+has been hashed on one core; everything else is spread around it.
+"""
 
 from __future__ import annotations
 
@@ -6,24 +16,41 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-#: Read size per ``readinto``; large enough that syscall overhead vanishes, small enough for cache.
+if TYPE_CHECKING:  # pragma: no cover
+    from concurrent.futures import ThreadPoolExecutor
+
+#: Read size per ``readinto``: large enough that per-call overhead (and GIL hand-offs between
+#: blocks) vanish, small enough that the block is still in the core's cache when it is hashed.
+#: Measured on SHA-NI Xeons: 256 KiB–1 MiB equal, 4 MiB+ a few per cent slower.
 BLOCK_SIZE = 1 << 20
 
 
-def sha256_file(path: Path | str) -> tuple[str, int]:
-    """Hex digest and byte count of one file, read in fixed ``BLOCK_SIZE`` blocks."""
+def sha256_file(path: Path | str, block_size: int = BLOCK_SIZE) -> tuple[str, int]:
+    """Hex digest and byte count of one file, read in fixed ``block_size`` blocks."""
     digest = hashlib.sha256()
-    buffer = bytearray(BLOCK_SIZE)
+    buffer = bytearray(block_size)
     view = memoryview(buffer)
     size = 0
     with open(path, "rb", buffering=0) as fh:
+        _sequential(fh.fileno())
         while n := fh.readinto(buffer):
             digest.update(view[:n])
             size += n
     return digest.hexdigest(), size
+
+
+def _sequential(fd: int) -> None:
+    """Tell the kernel the whole file will be read once, front to back (larger read-ahead)."""
+    advise = getattr(os, "posix_fadvise", None)
+    if advise is not None:
+        try:
+            advise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        except OSError:  # pragma: no cover - e.g. a pipe or an exotic filesystem
+            pass
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -31,18 +58,53 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def default_workers() -> int:
-    """One worker per usable core: more only makes the largest file finish alone."""
+    """One worker per usable core: more only makes the largest file finish alone.
+
+    Usable cores are the CPU affinity mask, capped by a cgroup CPU quota where one is set
+    (containers and CI runners often allow fewer CPUs than they show).
+    """
     try:
-        return max(1, len(os.sched_getaffinity(0)))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
+        cores = os.cpu_count() or 1
+    quota = _cgroup_cpu_quota()
+    if quota is not None:
+        cores = min(cores, quota)
+    return max(1, cores)
+
+
+#: cgroup files holding a CPU quota: v2 ``cpu.max`` ("quota period"), v1 quota and period files.
+CGROUP_CPU_FILES: tuple[tuple[str, str | None], ...] = (
+    ("/sys/fs/cgroup/cpu.max", None),
+    ("/sys/fs/cgroup/cpu/cpu.cfs_quota_us", "/sys/fs/cgroup/cpu/cpu.cfs_period_us"),
+)
+
+
+def _cgroup_cpu_quota() -> int | None:
+    """CPUs allowed by a cgroup v2 ``cpu.max`` (or v1 CFS) quota, rounded up; ``None`` if unlimited."""
+    for first, second in CGROUP_CPU_FILES:
+        try:
+            with open(first) as fh:
+                fields = fh.read().split()
+            if second is not None:
+                with open(second) as fh:
+                    fields += fh.read().split()
+            quota, period = fields[0], fields[1]
+            if quota == "max" or int(quota) <= 0:
+                return None
+            return max(1, -(-int(quota) // int(period)))
+        except (OSError, ValueError, IndexError):
+            continue
+    return None
 
 
 class DigestCache:
     """Digests of files, each computed at most once, optionally prefetched on a thread pool.
 
-    ``hashlib`` releases the GIL while hashing, so threads use every core.
-    Files are submitted largest first so the longest job never starts last.
+    ``hashlib`` releases the GIL while hashing, so the pool's threads use every core.
+    Files are submitted largest first so the longest job never starts last. A caller asking
+    for a file the pool has not reached yet waits for the pool rather than hashing it a
+    second time on an extra, oversubscribed core.
     """
 
     def __init__(self, workers: int | None = None) -> None:
@@ -50,27 +112,52 @@ class DigestCache:
         self._futures: dict[Path, Future[tuple[str, int]]] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self._adopted: list[DigestCache] = []
+
+    @property
+    def workers(self) -> int:
+        return self._workers
 
     def prefetch(self, paths: Iterable[Path]) -> None:
+        """Start hashing ``paths`` on the pool, largest first; already known paths are skipped."""
         sized = []
         for path in paths:
+            path = Path(path)
             try:
                 sized.append((path.stat().st_size, path))
             except OSError:
                 continue  # the per-file check reports it when it asks
         sized.sort(key=lambda item: (-item[0], str(item[1])))
         with self._lock:
+            todo = [path for _, path in sized if path not in self._futures]
+            if not todo:
+                return
             if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor  # lazy: only runs that hash need it
+
                 self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="passport-sha256")
-            for _, path in sized:
-                if path not in self._futures:
-                    self._futures[path] = self._pool.submit(sha256_file, path)
+            for path in dict.fromkeys(todo):
+                self._futures[path] = self._pool.submit(sha256_file, path)
+
+    def adopt(self, other: DigestCache) -> None:
+        """Take over ``other``'s digests (done or in flight) so no file is hashed twice.
+
+        Lets a caller start hashing before the object that will consume the digests exists
+        (the CLI starts while pytest is still starting up). ``other`` is closed with this one.
+        """
+        if other is self:
+            return
+        with other._lock, self._lock:
+            for path, future in other._futures.items():
+                self._futures.setdefault(path, future)
+            self._adopted.append(other)
 
     def get(self, path: Path) -> tuple[str, int]:
         """Digest and size of ``path``; raises ``OSError`` if it cannot be read."""
+        path = Path(path)
         with self._lock:
             future = self._futures.get(path)
-            if future is None:
+            if future is None or future.cancelled():
                 future = Future()
                 self._futures[path] = future
                 owner = True
@@ -83,8 +170,18 @@ class DigestCache:
                 future.set_exception(exc)
         return future.result()
 
+    def computed(self) -> dict[Path, tuple[str, int]]:
+        """Digests finished so far (for reports and tests)."""
+        with self._lock:
+            futures = list(self._futures.items())
+        return {p: f.result() for p, f in futures if f.done() and not f.cancelled() and f.exception() is None}
+
     def close(self) -> None:
+        """Stop the pool; hashes not started yet are dropped (a later :meth:`get` recomputes them)."""
         with self._lock:
             pool, self._pool = self._pool, None
+            adopted, self._adopted = self._adopted, []
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+        for other in adopted:
+            other.close()

@@ -66,6 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
     session = _build_session(config, given)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(PassportReporter(config, session), "passport-reporter")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(XdistHandoff(session.checkpoint.root), "passport-xdist-handoff")
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         # Only the checkpoint: its suite is injected at collection (see below), and the
         # checkpoint directory is never a collection path, so pytest never imports a
@@ -74,11 +76,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def _build_session(config: pytest.Config, given: str) -> PassportSession:
-    path = Path(given)
-    if path.is_file() and path.name == "MODEL_PASSPORT.json":
-        path = path.parent
-    if not path.is_dir():
-        raise pytest.UsageError(f"--checkpoint {given}: no such checkpoint directory")
+    root = _local_root(config, given)
     skip = set(config.getoption("skip_section") or [])
     unknown = sorted(skip - set(SKIPPABLE))
     if unknown:
@@ -96,12 +94,42 @@ def _build_session(config: pytest.Config, given: str) -> PassportSession:
         dataset_path=_optional_dir(config, "dataset_path"),
     )
     return PassportSession(
-        checkpoint=Checkpoint(path),
+        checkpoint=Checkpoint(root),
+        source=given,
         options=options,
         sign=sign,
         reason=config.getoption("reason"),
         skip_sections=skip,
     )
+
+
+def _local_root(config: pytest.Config, given: str) -> Path:
+    """The local directory to validate: a worker takes the controller's, others resolve.
+
+    Zips, ``file://``, ``s3://``, ``hf://`` and ``:latest`` are made local once, on the
+    controlling process, so xdist workers never download or extract again.
+    """
+    handed = getattr(config, "workerinput", {}).get("passport_root")
+    if handed:
+        return Path(handed)
+    from . import bundle
+    from .errors import PassportError
+
+    try:
+        return bundle.resolve(given).root
+    except PassportError as exc:
+        raise pytest.UsageError(f"--checkpoint {given}: {exc}") from None
+
+
+class XdistHandoff:
+    """Hands the resolved checkpoint directory to every xdist worker."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["passport_root"] = str(self.root)
 
 
 def _optional_dir(config: pytest.Config, name: str) -> Path | None:
@@ -137,6 +165,17 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     from .suite import prefetch_digests
 
     prefetch_digests(state.context, files)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under ``-n N`` (``--dist load``), hand out declared files largest first (see scheduling.py)."""
+    state = config.stash.get(SESSION_KEY, None)
+    if state is None or config.getvalue("dist") != "load":
+        return None
+    from .scheduling import scheduler_for
+
+    return scheduler_for(config, log, state)
 
 
 class PassportReporter:
@@ -185,7 +224,8 @@ class PassportReporter:
         state = self.state
         write = terminalreporter.write_line
         terminalreporter.section("checkpoint passport")
-        write(f"checkpoint: {state.checkpoint.root}")
+        where = f" (from {state.source})" if state.source and Path(state.source) != state.checkpoint.root else ""
+        write(f"checkpoint: {state.checkpoint.root}{where}")
         write(f"{'section':<24}{'passed':>8}{'soft':>8}{'not chk':>9}{'failed':>8}")
         counts: dict[str, dict[str, int]] = {}
         for outcome in state.outcomes.values():

@@ -26,7 +26,7 @@ def as_dict(state: PassportSession) -> dict[str, Any]:
     findings = state.findings()
     verdict = verdict_of([Finding(f["check"], Status(f["status"]), f["message"]) for f in findings])
     return {
-        "checkpoint_dir": str(state.checkpoint.given),
+        "checkpoint_dir": state.source or str(state.checkpoint.given),
         "verdict": verdict,
         "observations": findings,
         "passport_load_status": load_status(state),

@@ -29,6 +29,8 @@ class PassportSession:
 
     checkpoint: Checkpoint
     options: CheckOptions
+    #: The checkpoint as the user named it (a path, a zip, a URI).
+    source: str = ""
     sign: bool = False
     reason: str | None = None
     skip_sections: set[str] = field(default_factory=set)
