@@ -4,17 +4,25 @@
 
     generate-passport CKPT [--target-repo DIR] [--training-repo DIR]
                            [--dataset-repo ID[@REV]]... [--loader-class CLS]...
-                           [--dataset-path DIR] [--run-log PATH_OR_URL] [--output PATH]
+                           [--dataset-path DIR] [--run-log PATH_OR_URL] [--parent URI]
+                           [--output PATH]
+
+``--parent URI`` names the checkpoint this one resumes or fine-tunes (a directory, a ``.zip``,
+``file://``, ``:latest``, ``s3://`` or ``hf://``); its own passport's SHA-256, location and
+epoch are recorded in ``provenance.parent_checkpoint`` / ``parent_checkpoint_uri`` /
+``parent_epoch``.
 
 Exit status: 0 written; 1 refused (dirty ``--target-repo``, missing or invalid config, missing
-checkpoint), with ``error: …`` on stderr and no file written; 2 usage error. Output is
-byte-identical for identical inputs; ``SOURCE_DATE_EPOCH`` pins ``generated_at``.
+checkpoint, unreachable ``--parent`` or one without a passport), with ``error: …`` on stderr and
+no file written; 2 usage error. Output is byte-identical for identical inputs;
+``SOURCE_DATE_EPOCH`` pins ``generated_at``.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -23,7 +31,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .checks._base import REPO
-from .errors import DocumentError, PassportError
+from .errors import BundleError, CheckpointNotFoundError, DocumentError, PassportError
 from .extract import (
     DatasetRef,
     Extraction,
@@ -31,7 +39,7 @@ from .extract import (
     StaticOptions,
     extract_static,
 )
-from .extract.static import open_checkpoint
+from .extract.static import ParentRef, open_checkpoint
 from .hashing import sha256_bytes
 from .schema import (
     PASSPORT_FILENAME,
@@ -67,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="local LeRobotDataset: feature layout and fps (temporal.control_rate_hz)")
     parser.add_argument("--run-log", metavar="PATH_OR_URL",
                         help="training run log: a .md file inside the checkpoint or an http(s) URL")
+    parser.add_argument("--parent", metavar="URI",
+                        help="checkpoint this one resumes or fine-tunes (dir, .zip, file://, :latest, s3://, hf://); "
+                             "its passport's sha256, URI and epoch go into provenance")
     parser.add_argument("--output", "--out", "-o", metavar="PATH", type=Path, dest="output",
                         help=f"where to write (default CKPT/{PASSPORT_FILENAME}); --out is the reference spelling")
     parser.add_argument("--dynamic", action="store_true",
@@ -104,6 +115,37 @@ def generated_at(environ: Mapping[str, str]) -> str:
     except (ValueError, OverflowError, OSError):
         raise ExtractionError(f"SOURCE_DATE_EPOCH={epoch!r}: expected a Unix timestamp in seconds") from None
     return moment.strftime(TIMESTAMP_FORMAT)
+
+
+def _parent_stack(raw: bytes) -> str | None:
+    """The parent passport's ``stack`` when it is readable JSON, else ``None``."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    stack = data.get("stack") if isinstance(data, dict) else None
+    return stack if isinstance(stack, str) and stack else None
+
+
+def read_parent(uri: str) -> ParentRef:
+    """Resolve ``--parent URI`` and read what provenance records about it from its own passport."""
+    # lazy: bundle pulls in zip/remote machinery
+    from .bundle import _latest_head, resolve
+
+    try:
+        resolved = resolve(uri)
+    except (CheckpointNotFoundError, BundleError) as exc:
+        raise ExtractionError(f"--parent {uri}: {exc}") from None
+    path = resolved.root / PASSPORT_FILENAME
+    if not path.is_file():
+        raise ExtractionError(f"--parent {uri}: no {PASSPORT_FILENAME} in the parent")
+    raw = path.read_bytes()
+    pinned = resolved.location if _latest_head(uri) is not None else uri
+    if resolved.run and resolved.epoch is not None:
+        description = f"{resolved.run}:v{resolved.epoch}"
+    else:
+        description = _parent_stack(raw)
+    return ParentRef(uri=pinned, passport_sha256=sha256_bytes(raw), epoch=resolved.epoch, description=description)
 
 
 def output_path(checkpoint: Path, given: Path | None) -> Path:
@@ -190,6 +232,7 @@ def generate(ns: argparse.Namespace, datasets: tuple[DatasetRef, ...]) -> int:
         dataset_path=ns.dataset_path,
         run_log=ns.run_log,
         undeclared=undeclared(checkpoint, output),
+        parent=read_parent(ns.parent) if ns.parent else None,
     )
     extraction = extract_static(checkpoint, options)
     if ns.dynamic:

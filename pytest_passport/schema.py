@@ -406,6 +406,15 @@ class WeightIntegrity:
 
 @dataclass
 class Provenance:
+    """Where the checkpoint came from (spec §2.6).
+
+    ``parent_checkpoint_uri`` and ``parent_epoch`` are new-writer fields recorded by
+    ``generate-passport --parent``: where the parent checkpoint lives (as given, or the
+    pinned location of a ``:latest``) and its epoch. Reference readers do not know them
+    and drop them on rewrite; ``parent_checkpoint`` (the SHA-256 of the parent's
+    MODEL_PASSPORT.json) stays the field every reader understands.
+    """
+
     run_log_path: str | None = None
     training_repo: str | None = None
     training_repo_commit: str | None = None
@@ -415,6 +424,8 @@ class Provenance:
     merged_config_sha256: str | None = None
     parent_checkpoint: str | None = None
     parent_description: str | None = None
+    parent_checkpoint_uri: str | None = None
+    parent_epoch: int | None = None
     deployment_repo: str | None = None
     deployment_repo_commit: str | None = None
     extra: Extra = field(default_factory=_extra)

@@ -68,6 +68,7 @@ CHECK_ORDER: tuple[str, ...] = (
     # additions
     "passport_loadable",
     "signoff_verdict",
+    "parent_checkpoint_verified",
 )
 
 #: Reference category names accepted by ``--skip-section`` besides the section names.

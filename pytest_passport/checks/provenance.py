@@ -1,4 +1,4 @@
-"""Checks of ``provenance``: commit formats, run-log pointer, and the deployment-repo binding."""
+"""Checks of ``provenance``: commit formats, run-log pointer, the deployment-repo binding and the parent."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 from ..findings import Finding
 from ..schema import Provenance
-from ._base import COMMIT, RUNLOG_PATH, CheckContext, check, no_passport
+from ._base import COMMIT, RUNLOG_PATH, SHA256, CheckContext, check, no_passport
 
 SECTION = "provenance"
 CATEGORY = "provenance"
@@ -116,3 +116,50 @@ def deployment_repo_commit(ctx: CheckContext) -> Finding:
     if issues:
         return problem(name, f"--target-repo {target}: {'; '.join(issues)}", **details)
     return Finding.passed(name, f"--target-repo {target} is clean at {head[:12]}", **details)
+
+
+#: URI schemes whose parent would be fetched over the network; validation never does that.
+REMOTE_SCHEMES = ("s3", "hf")
+
+
+@check("parent_checkpoint_verified", section=SECTION, category=CATEGORY)
+def parent_checkpoint_verified(ctx: CheckContext) -> Finding:
+    """The parent's passport still hashes to ``provenance.parent_checkpoint`` when the parent is local.
+
+    Only local forms (a directory, a ``.zip``, ``file://``, ``:latest``) are opened; ``s3://`` and
+    ``hf://`` parents are not fetched during validation. An unreachable parent is a soft signal.
+    """
+    name = "parent_checkpoint_verified"
+    if (nc := no_passport(name, ctx)):
+        return nc
+    prov = _provenance(ctx)
+    recorded, uri = prov.parent_checkpoint, prov.parent_checkpoint_uri
+    if not recorded:
+        return Finding.not_checked(name, "no provenance.parent_checkpoint (not a resumed or fine-tuned run)")
+    if not SHA256.match(recorded):
+        return Finding.failed(name, f"provenance.parent_checkpoint {recorded!r} is not 64 lowercase hex",
+                              parent_checkpoint=recorded)
+    details: dict[str, Any] = {"parent_checkpoint": recorded, "parent_checkpoint_uri": uri}
+    if not uri:
+        return Finding.not_checked(name, "parent location not recorded (no provenance.parent_checkpoint_uri)", **details)
+    from .. import bundle  # lazy: zip extraction and URI handling are only needed here
+    from ..errors import BundleError, CheckpointNotFoundError
+    from ..hashing import sha256_file
+    from ..schema import PASSPORT_FILENAME
+
+    if bundle._scheme(uri) in REMOTE_SCHEMES:
+        return Finding.not_checked(name, f"remote parent not fetched during validation: {uri}", **details)
+    try:
+        resolved = bundle.resolve(uri)
+    except (CheckpointNotFoundError, BundleError) as exc:
+        return Finding.soft(name, f"provenance.parent_checkpoint_uri {uri} is unreachable: {exc}", **details)
+    path = resolved.root / PASSPORT_FILENAME
+    if not path.is_file():
+        return Finding.soft(name, f"provenance.parent_checkpoint_uri {uri}: no {PASSPORT_FILENAME} in the parent",
+                            **details)
+    actual, _ = sha256_file(path)
+    details["actual_sha256"] = actual
+    if actual != recorded:
+        return Finding.failed(name, f"{uri}/{PASSPORT_FILENAME} sha256 {actual} != provenance.parent_checkpoint "
+                                    f"{recorded}", **details)
+    return Finding.passed(name, f"parent {uri}: {PASSPORT_FILENAME} sha256 matches {recorded[:12]}", **details)

@@ -56,6 +56,16 @@ class DatasetRef:
 
 
 @dataclass(frozen=True)
+class ParentRef:
+    """The checkpoint this one resumes or fine-tunes, as ``generate-passport --parent`` read it."""
+
+    uri: str
+    passport_sha256: str
+    epoch: int | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
 class StaticOptions:
     generated_at: str
     target_repo: Path | None = None
@@ -65,6 +75,8 @@ class StaticOptions:
     run_log: str | None = None
     #: Root-relative paths kept out of ``weight_integrity`` (e.g. an ``--output`` inside the root).
     undeclared: tuple[str, ...] = ()
+    #: ``--parent``: fills ``provenance.parent_checkpoint`` / ``parent_checkpoint_uri`` / ``parent_epoch``.
+    parent: ParentRef | None = None
 
 
 @dataclass
@@ -170,10 +182,15 @@ def build_provenance(options: StaticOptions, layout: LayoutResult, checkpoint: C
         config_snapshot_path=snapshot,
         merged_config_sha256=digests.sha256(snapshot) if snapshot else None,
         parent_description=layout.parent_description,
+        parent_checkpoint=options.parent.passport_sha256 if options.parent else None,
+        parent_checkpoint_uri=options.parent.uri if options.parent else None,
+        parent_epoch=options.parent.epoch if options.parent else None,
         deployment_repo=deployment.url if deployment else None,
         deployment_repo_commit=deployment.commit if deployment else None,
         extra=dict(layout.provenance_extra),
     )
+    if options.parent is not None and not provenance.parent_description:
+        provenance.parent_description = options.parent.description
     if training is not None:
         provenance.extra["training_repo_dirty"] = training.dirty
         if training.dirty:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +12,7 @@ import pytest
 
 from pytest_passport.checks.provenance import (
     deployment_repo_commit,
+    parent_checkpoint_verified,
     passport_creation_repo_commit_format,
     run_log_path_format,
     training_repo_commit_format,
@@ -159,3 +163,134 @@ def test_deployment_not_a_repo(make_checkpoint, run_check, tmp_path, require_sig
     missing = run_check(deployment_repo_commit, root, target_repo=tmp_path / "nope", require_signoff=require_signoff)
     assert missing.status is status
     assert "is not a directory" in missing.message
+
+
+# --------------------------------------------------------------------------- parent_checkpoint_verified
+
+
+def write_parent(root: Path, stack: str = "act") -> str:
+    """A parent checkpoint directory with its own passport; returns that passport's sha256."""
+    root.mkdir(parents=True)
+    raw = json.dumps({"schema_version": "0.2", "stack": stack}, indent=2).encode()
+    (root / "MODEL_PASSPORT.json").write_bytes(raw)
+    (root / "config.json").write_text("{}")
+    return hashlib.sha256(raw).hexdigest()
+
+
+def zip_parent(directory: Path, target: Path) -> Path:
+    """Zip a parent directory's files at the archive root."""
+    with zipfile.ZipFile(target, "w") as zf:
+        for path in sorted(directory.iterdir()):
+            zf.write(path, path.name)
+    return target
+
+
+@pytest.fixture
+def bundle_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private zip-extraction cache so the developer's cache is never touched."""
+    cache = tmp_path / "bundle-cache"
+    monkeypatch.setenv("PYTEST_PASSPORT_CACHE", str(cache))
+    return cache
+
+
+def child(make_checkpoint, sha: str | None, uri: str | None) -> Path:
+    fields = {k: v for k, v in (("parent_checkpoint", sha), ("parent_checkpoint_uri", uri)) if v is not None}
+    return make_checkpoint(provenance(**fields))
+
+
+def test_parent_without_passport_not_checked(make_checkpoint, run_check):
+    """No passport → not_checked."""
+    finding = run_check(parent_checkpoint_verified, make_checkpoint())
+    assert finding.status is Status.NOT_CHECKED
+
+
+def test_parent_not_recorded_is_not_checked(make_checkpoint, run_check):
+    """A run without a parent has nothing to verify."""
+    finding = run_check(parent_checkpoint_verified, child(make_checkpoint, None, None))
+    assert finding.status is Status.NOT_CHECKED
+    assert "provenance.parent_checkpoint" in finding.message
+
+
+@pytest.mark.parametrize("value", ["ABC", "A" * 64, "a" * 63, "g" * 64])
+def test_parent_sha_malformed_fails(make_checkpoint, run_check, value):
+    """parent_checkpoint must be 64 lowercase hex."""
+    finding = run_check(parent_checkpoint_verified, child(make_checkpoint, value, "/nowhere"))
+    assert finding.status is Status.FAIL
+    assert "provenance.parent_checkpoint" in finding.message and "64 lowercase hex" in finding.message
+
+
+def test_parent_uri_not_recorded(make_checkpoint, run_check):
+    """A hash without a location cannot be verified."""
+    finding = run_check(parent_checkpoint_verified, child(make_checkpoint, "a" * 64, None))
+    assert finding.status is Status.NOT_CHECKED
+    assert "parent location not recorded" in finding.message
+
+
+@pytest.mark.parametrize("uri", ["s3://bucket/runs/demo:v3.zip", "hf://lab/policy@main/demo:v3", "S3://bucket/x.zip"])
+def test_remote_parent_not_fetched(make_checkpoint, run_check, uri):
+    """s3:// and hf:// parents are never fetched during validation."""
+    finding = run_check(parent_checkpoint_verified, child(make_checkpoint, "a" * 64, uri))
+    assert finding.status is Status.NOT_CHECKED
+    assert "remote parent not fetched during validation" in finding.message
+
+
+def test_unreachable_parent_is_soft(make_checkpoint, run_check, tmp_path):
+    """A local parent that is gone is a soft signal naming the URI."""
+    uri = str(tmp_path / "gone" / "demo:v2")
+    finding = run_check(parent_checkpoint_verified, child(make_checkpoint, "a" * 64, uri))
+    assert finding.status is Status.SOFT_SIGNAL
+    assert uri in finding.message
+
+
+def test_corrupt_parent_zip_is_soft(make_checkpoint, run_check, tmp_path, bundle_cache):
+    """A parent zip that cannot be opened is unreachable, not a mismatch."""
+    bad = tmp_path / "parent.zip"
+    bad.write_bytes(b"not a zip")
+    finding = run_check(parent_checkpoint_verified, child(make_checkpoint, "a" * 64, str(bad)))
+    assert finding.status is Status.SOFT_SIGNAL
+    assert str(bad) in finding.message
+
+
+def test_parent_directory_matches(make_checkpoint, run_check, tmp_path):
+    """The parent's passport hashes to the recorded value → pass."""
+    parent = tmp_path / "runs" / "demo:v2"
+    sha = write_parent(parent)
+    finding = run_check(parent_checkpoint_verified, child(make_checkpoint, sha, str(parent)))
+    assert finding.status is Status.PASS
+    assert finding.details["actual_sha256"] == sha
+
+
+def test_parent_directory_mismatch_fails(make_checkpoint, run_check, tmp_path):
+    """An edited parent passport no longer matches → fail naming both hashes."""
+    parent = tmp_path / "runs" / "demo:v2"
+    sha = write_parent(parent)
+    (parent / "MODEL_PASSPORT.json").write_text('{"schema_version": "0.2", "stack": "edited"}\n')
+    finding = run_check(parent_checkpoint_verified, child(make_checkpoint, sha, str(parent)))
+    assert finding.status is Status.FAIL
+    actual = hashlib.sha256((parent / "MODEL_PASSPORT.json").read_bytes()).hexdigest()
+    assert sha in finding.message and actual in finding.message
+    assert "MODEL_PASSPORT.json" in finding.message
+
+
+def test_parent_zip_matches_and_mismatches(make_checkpoint, run_check, tmp_path, bundle_cache):
+    """A real parent zip is extracted and its passport hashed; a different hash fails."""
+    sha = write_parent(tmp_path / "src")
+    (tmp_path / "runs").mkdir()
+    archive = zip_parent(tmp_path / "src", tmp_path / "runs" / "demo.zip")
+    passed = run_check(parent_checkpoint_verified, child(make_checkpoint, sha, str(archive)))
+    assert passed.status is Status.PASS
+    failed = run_check(parent_checkpoint_verified, child(make_checkpoint, "0" * 64, str(archive)))
+    assert failed.status is Status.FAIL
+    assert "0" * 64 in failed.message and sha in failed.message
+
+
+def test_parent_file_uri_and_latest(make_checkpoint, run_check, tmp_path, bundle_cache):
+    """file:// URIs and a :latest name resolve locally and verify."""
+    sha = write_parent(tmp_path / "runs" / "demo:v2")
+    finding = run_check(parent_checkpoint_verified, child(make_checkpoint, sha, (tmp_path / "runs" / "demo:v2").as_uri()))
+    assert finding.status is Status.PASS
+    newer = write_parent(tmp_path / "runs" / "demo:v5", stack="newer")
+    latest = run_check(parent_checkpoint_verified, child(make_checkpoint, newer, f"{tmp_path / 'runs'}/:latest"))
+    assert latest.status is Status.PASS
+    stale = run_check(parent_checkpoint_verified, child(make_checkpoint, sha, f"{tmp_path / 'runs'}/:latest"))
+    assert stale.status is Status.FAIL
