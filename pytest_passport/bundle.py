@@ -463,7 +463,8 @@ def extract_cached(
 # ---------------------------------------------------------------------------- local forms
 
 
-def _scheme(text: str) -> str | None:
+def uri_scheme(text: str) -> str | None:
+    """The lower-case scheme of a URI (``s3``, ``hf``, ``file``), or ``None`` for a plain path."""
     if text[:5].lower() == "file:":
         return "file"
     match = _SCHEME.match(text)
@@ -527,7 +528,7 @@ def _open_local(
 # ---------------------------------------------------------------------------- :latest
 
 
-def _latest_head(text: str) -> str | None:
+def latest_base(text: str) -> str | None:
     """``text`` without its ``:latest`` suffix (``%3Alatest`` too), or ``None``."""
     if text.endswith(LATEST):
         return text[: -len(LATEST)]
@@ -592,7 +593,7 @@ def _local_lister(scheme: str | None) -> _Lister:
 
 def _latest_location(source: str, head: str, lister: _Lister) -> str:
     """The concrete path or URI that ``<head>:latest`` stands for, in the same notation."""
-    if head.endswith("/") or head == "" or _scheme(head) and not urlsplit(head).path.strip("/"):
+    if head.endswith("/") or head == "" or uri_scheme(head) and not urlsplit(head).path.strip("/"):
         directory, run = head, None
     elif lister.is_dir(lister.to_path(head)):
         directory, run = head + "/", None
@@ -691,7 +692,7 @@ def _resolve_s3(source: str, cache: Path, limits: ZipLimits) -> ResolvedCheckpoi
     if not parts.netloc or not parts.path.strip("/"):
         raise BundleError(source, "S3 checkpoints are named s3://bucket/key.zip")
     try:
-        head = _latest_head(location)
+        head = latest_base(location)
         if head is not None:
             location = _latest_location(source, head, _s3_lister(fs))
         location, info = _s3_object(fs, location, source)
@@ -810,7 +811,7 @@ def _materialize(src: Path, snapshot: Path, ref: _HfRef, source: str, cache: Pat
 
 def _resolve_hf(source: str, cache: Path, limits: ZipLimits) -> ResolvedCheckpoint:
     ref = _parse_hf(source)
-    head = _latest_head(ref.subpath)
+    head = latest_base(ref.subpath)
     snapshot = _hf_snapshot(ref, source, head is not None)
     if head is not None:
         target = Path(_latest_location(source, f"{snapshot}/{head}", _local_lister(None)))
@@ -850,7 +851,7 @@ def resolve(
     source = os.fspath(uri_or_path)
     cache = cache_root(cache_dir)
     limits = limits or ZipLimits.from_env()
-    scheme = _scheme(source)
+    scheme = uri_scheme(source)
     if scheme == "hf":
         return _resolve_hf(source, cache, limits)
     if scheme == "s3":
@@ -858,7 +859,7 @@ def resolve(
     if scheme not in (None, "file"):
         raise BundleError(source, f"unsupported scheme {scheme}://; use a directory, a .zip, file://, s3:// or hf://")
     location = source
-    head = _latest_head(source)
+    head = latest_base(source)
     if head is not None:
         location = _latest_location(source, head, _local_lister(scheme))
     path = Path(file_uri_to_path(location) if scheme == "file" else location)
@@ -883,8 +884,8 @@ def checkpoint_uri_for_epoch(uri: str | os.PathLike[str], epoch: int, *, cache_d
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
         raise ValueError(f"epoch must be a non-negative integer, not {epoch!r}")
     text = os.fspath(uri)
-    scheme = _scheme(text)
-    if _latest_head(text) is not None or (scheme == "hf" and _latest_head(_parse_hf(text).subpath) is not None):
+    scheme = uri_scheme(text)
+    if latest_base(text) is not None or (scheme == "hf" and latest_base(_parse_hf(text).subpath) is not None):
         text = resolve(text, cache_dir=cache_dir).location
     base = re.split(r"[?#]", text, maxsplit=1)[0].rstrip("/") if scheme else text.rstrip("/")
     head, slash, last = base.rpartition("/")

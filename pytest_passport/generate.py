@@ -130,7 +130,7 @@ def _parent_stack(raw: bytes) -> str | None:
 def read_parent(uri: str) -> ParentRef:
     """Resolve ``--parent URI`` and read what provenance records about it from its own passport."""
     # lazy: bundle pulls in zip/remote machinery
-    from .bundle import _latest_head, resolve
+    from .bundle import latest_base, resolve
 
     try:
         resolved = resolve(uri)
@@ -140,7 +140,7 @@ def read_parent(uri: str) -> ParentRef:
     if not path.is_file():
         raise ExtractionError(f"--parent {uri}: no {PASSPORT_FILENAME} in the parent")
     raw = path.read_bytes()
-    pinned = resolved.location if _latest_head(uri) is not None else uri
+    pinned = resolved.location if latest_base(uri) is not None else uri
     if resolved.run and resolved.epoch is not None:
         description = f"{resolved.run}:v{resolved.epoch}"
     else:

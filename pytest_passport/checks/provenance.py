@@ -147,7 +147,7 @@ def parent_checkpoint_verified(ctx: CheckContext) -> Finding:
     from ..hashing import sha256_file
     from ..schema import PASSPORT_FILENAME
 
-    if bundle._scheme(uri) in REMOTE_SCHEMES:
+    if bundle.uri_scheme(uri) in REMOTE_SCHEMES:
         return Finding.not_checked(name, f"remote parent not fetched during validation: {uri}", **details)
     try:
         resolved = bundle.resolve(uri)
