@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections import Counter
 
 from ..findings import Finding
-from ..schema import PASSPORT_FILENAME, SUPPORTED_PASSPORT_VERSIONS
+from ..schema import PASSPORT_FILENAME, SUPPORTED_PASSPORT_VERSIONS, Passport
 from ._base import CheckContext, check
 
 
 @check("passport_loadable", section="schema_version", category="passport")
 def passport_loadable(ctx: CheckContext) -> Finding:
-    """MODEL_PASSPORT.json exists, parses, maps onto schema 0.2 and declares each file once.
+    """MODEL_PASSPORT.json exists, parses, maps onto schema 0.2 and is internally whole.
+
+    Whole means: each file declared once, and per-dimension action masks as long as
+    ``actions.total_dim`` — reference writers drop ``false`` array elements, so a shorter
+    mask is corrupt, never "all true" (spec §8.1).
 
     The reference treats a corrupt or unsupported-version passport silently (spec §8.14):
     its passport checks just become not_checked. Here it is a failure of its own.
@@ -35,9 +39,27 @@ def passport_loadable(ctx: CheckContext) -> Finding:
             f"{PASSPORT_FILENAME}: schema_version {shown} is not supported (supported: {', '.join(sorted(SUPPORTED_PASSPORT_VERSIONS))})",
             schema_version=version,
         )
+    truncated = _truncated_masks(passport)
+    if truncated:
+        return Finding.failed(name, f"{PASSPORT_FILENAME}: {truncated[0]}", masks=truncated)
     duplicates = sorted(p for p, n in Counter(f.path for f in passport.declared_files).items() if n > 1)
     if duplicates:
         return Finding.failed(
             name, f"{PASSPORT_FILENAME}: weight_integrity.weight_files declares {duplicates[0]!r} more than once", duplicates=duplicates
         )
     return Finding.passed(name, f"schema_version {version}, {len(passport.declared_files)} declared file(s)", sha256=load.sha256)
+
+
+def _truncated_masks(passport: Passport) -> list[str]:
+    """Action masks whose length differs from ``input_contract.actions.total_dim``."""
+    actions = passport.input_contract.actions if passport.input_contract else None
+    if actions is None or actions.total_dim is None:
+        return []
+    masks = {"input_contract.actions.norm_mask": actions.norm_mask}
+    if actions.delta_dims is not None:
+        masks["input_contract.actions.delta_dims.delta_mask"] = actions.delta_dims.delta_mask
+    return [
+        f"{field} has {len(mask)} entries but actions.total_dim is {actions.total_dim} (truncated by a writer that drops false?)"
+        for field, mask in masks.items()
+        if mask is not None and len(mask) != actions.total_dim
+    ]

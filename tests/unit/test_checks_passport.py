@@ -1,0 +1,62 @@
+"""passport_loadable: the document itself, before any section is judged."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pytest_passport.checkpoint import Checkpoint
+from pytest_passport.checks import CheckContext, CheckOptions
+from pytest_passport.checks.passport import passport_loadable
+from pytest_passport.findings import Status
+
+
+def run(root: Path, passport: dict | None, **options: bool):
+    if passport is not None:
+        (root / "MODEL_PASSPORT.json").write_text(json.dumps(passport))
+    return passport_loadable(CheckContext(Checkpoint(root), CheckOptions(**options)))
+
+
+def actions(**fields) -> dict:
+    return {"schema_version": "0.2", "input_contract": {"actions": {"total_dim": 3, **fields}}}
+
+
+def test_absent_passport_is_soft_when_validating(tmp_path) -> None:
+    """No passport: a soft signal on a plain validation."""
+    finding = run(tmp_path, None)
+    assert finding.status is Status.SOFT_SIGNAL and "run generate-passport" in finding.message
+
+
+@pytest.mark.parametrize("option", ["require_signoff", "signing"])
+def test_absent_passport_fails_gate_and_signing(tmp_path, option) -> None:
+    """No passport: a failure for the gate and for signing."""
+    assert run(tmp_path, None, **{option: True}).status is Status.FAIL
+
+
+def test_full_masks_pass(tmp_path) -> None:
+    """Masks as long as total_dim, false entries included, are whole."""
+    finding = run(tmp_path, actions(norm_mask=[True, True, False], delta_dims={"delta_mask": [True, False, False]}))
+    assert finding.status is Status.PASS
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"norm_mask": [True, True]}, "input_contract.actions.norm_mask"),
+        ({"delta_dims": {"delta_mask": [True]}}, "input_contract.actions.delta_dims.delta_mask"),
+    ],
+)
+def test_truncated_mask_is_corrupt(tmp_path, fields, field) -> None:
+    """A mask shorter than total_dim (a reference writer pruned its false entries) fails."""
+    finding = run(tmp_path, actions(**fields))
+    assert finding.status is Status.FAIL
+    assert field in finding.message and "total_dim is 3" in finding.message
+
+
+def test_duplicate_declared_path(tmp_path) -> None:
+    """A file declared twice in weight_integrity fails, naming it."""
+    entry = {"path": "model.safetensors", "sha256": "0" * 64, "size_bytes": 1}
+    finding = run(tmp_path, {"schema_version": "0.2", "weight_integrity": {"weight_files": [entry, entry]}})
+    assert finding.status is Status.FAIL and "'model.safetensors' more than once" in finding.message
