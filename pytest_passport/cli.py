@@ -51,8 +51,13 @@ def run_suite(checkpoint: str, options: Sequence[str], *, numprocesses: int | No
         "--checkpoint", str(checkpoint),
         *options,
     ]
-    if os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        args[:0] = ["-p", "pytest_passport.plugin"]
+    hermetic = _hermetic_plugins()
+    if hermetic or os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        # Only this plugin (and xdist for -n): other plugins installed in the environment
+        # neither run inside the gate nor cost their import time (most of a small run's).
+        args[:0] = ["-p", "pytest_passport.plugin"] + (["-p", "xdist.plugin"] if numprocesses else [])
+        if hermetic:
+            args[:0] = ["--disable-plugin-autoload"]
     if numprocesses:
         args += ["-n", str(numprocesses)]
     capture = _Capture(dry_run=dry_run)
@@ -60,6 +65,15 @@ def run_suite(checkpoint: str, options: Sequence[str], *, numprocesses: int | No
     with contextlib.redirect_stdout(sys.stderr) if dry_run else contextlib.nullcontext():
         code = pytest.main(args, plugins=[capture])
     return int(code), capture.state
+
+
+def _hermetic_plugins() -> bool:
+    """Whether to run without auto-loaded third-party plugins (``--disable-plugin-autoload``).
+
+    Needs pytest >= 8.4 for the flag; skipped when ``PYTEST_ADDOPTS`` is set, whose options
+    may belong to a plugin (``--cov``, ``-n auto``…) and must keep parsing.
+    """
+    return pytest.version_tuple[:2] >= (8, 4) and not os.environ.get("PYTEST_ADDOPTS", "").strip()
 
 
 def _exit_status(code: int) -> int:

@@ -16,7 +16,7 @@ import hashlib
 import os
 import threading
 from collections.abc import Iterable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -112,11 +112,6 @@ class DigestCache:
         self._futures: dict[Path, Future[tuple[str, int]]] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
-        self._adopted: list[DigestCache] = []
-
-    @property
-    def workers(self) -> int:
-        return self._workers
 
     def prefetch(self, paths: Iterable[Path]) -> None:
         """Start hashing ``paths`` on the pool, largest first; already known paths are skipped."""
@@ -133,42 +128,34 @@ class DigestCache:
             if not todo:
                 return
             if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor  # lazy: only runs that hash need it
+                # Imported here: only runs that hash files start threads.
+                from concurrent.futures import ThreadPoolExecutor
 
                 self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="passport-sha256")
             for path in dict.fromkeys(todo):
                 self._futures[path] = self._pool.submit(sha256_file, path)
 
-    def adopt(self, other: DigestCache) -> None:
-        """Take over ``other``'s digests (done or in flight) so no file is hashed twice.
-
-        Lets a caller start hashing before the object that will consume the digests exists
-        (the CLI starts while pytest is still starting up). ``other`` is closed with this one.
-        """
-        if other is self:
-            return
-        with other._lock, self._lock:
-            for path, future in other._futures.items():
-                self._futures.setdefault(path, future)
-            self._adopted.append(other)
-
     def get(self, path: Path) -> tuple[str, int]:
         """Digest and size of ``path``; raises ``OSError`` if it cannot be read."""
         path = Path(path)
-        with self._lock:
-            future = self._futures.get(path)
-            if future is None or future.cancelled():
-                future = Future()
-                self._futures[path] = future
-                owner = True
-            else:
-                owner = False
-        if owner:
+        while True:
+            with self._lock:
+                future = self._futures.get(path)
+                if future is None or future.cancelled():
+                    future = Future()
+                    self._futures[path] = future
+                    owner = True
+                else:
+                    owner = False
+            if owner:
+                try:
+                    future.set_result(sha256_file(path))
+                except BaseException as exc:  # noqa: BLE001 - handed to every waiter, re-raised below
+                    future.set_exception(exc)
             try:
-                future.set_result(sha256_file(path))
-            except BaseException as exc:
-                future.set_exception(exc)
-        return future.result()
+                return future.result()
+            except CancelledError:
+                continue  # dropped by close() meanwhile: compute it here
 
     def computed(self) -> dict[Path, tuple[str, int]]:
         """Digests finished so far (for reports and tests)."""
@@ -180,8 +167,5 @@ class DigestCache:
         """Stop the pool; hashes not started yet are dropped (a later :meth:`get` recomputes them)."""
         with self._lock:
             pool, self._pool = self._pool, None
-            adopted, self._adopted = self._adopted, []
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-        for other in adopted:
-            other.close()

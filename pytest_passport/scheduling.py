@@ -6,15 +6,15 @@ checkpoint's cost is almost entirely its declared files' bytes, and the controll
 every size (it holds the same plan as the workers), so :class:`SizeAwareScheduling` does
 longest-processing-time-first scheduling instead:
 
-* items are ordered by cost: the hash item of every declared file by size, largest first,
-  then every other item in collection order (each costs about the same small constant);
+* the hash items of declared files go out by size, largest first; the other checks (each
+  cheap, or of unknown cost) go out early, one after each file, so none is left for the tail;
 * a worker gets the largest remaining file only when the work already queued on it is
-  below a small *budget* (it is about to be free); the extra item xdist needs queued behind
-  the running one (a worker runs an item only once it knows the next) is a cheap check when
-  one is left, so no big file is committed to a busy worker;
-* the budget shrinks with the remaining work, so the last items are spread evenly; a worker
-  is topped up only once its queue fell below half the budget, so many small shards go out
-  in batches rather than one message each.
+  below a *budget* (it is about to be free); the extra item xdist needs queued behind the
+  running one (a worker runs an item only once it knows the next) is a check when one is
+  left, so no big file is committed to a busy worker;
+* the budget is a fraction of the remaining work, so the last items are spread evenly; a
+  worker is topped up only once its queue fell below half the budget, so many small shards
+  go out in batches rather than one message each.
 
 Collection itself is unchanged (identical on every worker, files in path order), so node
 ids, reports and the signoff do not depend on the schedule.
@@ -22,7 +22,7 @@ ids, reports and the signoff do not depend on the schedule.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from xdist.scheduler import LoadScheduling
@@ -30,23 +30,42 @@ from xdist.scheduler import LoadScheduling
 #: Cost of an item besides its bytes, in bytes of hashing (~1 ms of pytest per item).
 ITEM_COST = 1 << 20
 #: Upper bound of the work queued on a worker beyond what it needs to keep going.
-MAX_BUDGET = 64 << 20
+MAX_BUDGET = 1 << 30
 
 
 class SizeAwareScheduling(LoadScheduling):
     """``LoadScheduling`` with cost-ordered, budgeted dispatch (see the module docstring).
 
     ``cost_of(nodeid)`` returns the bytes an item hashes (0 for checks that hash nothing).
+    ``pending`` (read by xdist's ``DSession``) is the files still to send, largest first,
+    then the checks still to send, in collection order.
     """
 
     def __init__(self, config: Any, log: Any = None, *, cost_of: Callable[[str], int]) -> None:
-        super().__init__(config, log)
-        self._cost_of = cost_of
+        self._files: list[int] = []
+        self._checks: list[int] = []
         self._cost: list[int] = []
         self._heavy: set[int] = set()
-        self._order: dict[int, tuple[int, int, int]] = {}
-        self._remaining = 0  # total cost of ``pending``
-        self._light = 0  # items of ``pending`` that hash nothing (they sit at its end)
+        self._remaining = 0  # total cost of what is still to send
+        self._cost_of = cost_of
+        super().__init__(config, log)
+
+    @property  # type: ignore[override]
+    def pending(self) -> list[int]:
+        return self._files + self._checks
+
+    @pending.setter
+    def pending(self, indices: Iterable[int]) -> None:
+        self._files, self._checks, self._remaining = [], [], 0
+        self._add(indices)
+
+    def _add(self, indices: Iterable[int]) -> None:
+        for index in indices:
+            (self._files if index in self._heavy else self._checks).append(index)
+            if self._cost:
+                self._remaining += self._cost[index]
+        self._files.sort(key=lambda i: (-self._cost[i], i))
+        self._checks.sort()
 
     # ------------------------------------------------------------------ scheduling
 
@@ -70,59 +89,46 @@ class SizeAwareScheduling(LoadScheduling):
             if size:
                 self._heavy.add(index)
             self._cost.append(size + ITEM_COST)
-        self._order = {i: self._key(i) for i in range(len(self.collection))}
-        self.pending[:] = range(len(self.collection))
-        self._resort()
+        self.pending = range(len(self.collection))
         for node in self.nodes:
             self._fill(node)
-        if not self.pending:
+        if not self._files and not self._checks:
             for node in self.nodes:
                 node.shutdown()
-
-    def _key(self, index: int) -> tuple[int, int, int]:
-        """Files by size, largest first (ties in collection order); then the rest in collection order."""
-        if index in self._heavy:
-            return (0, -self._cost[index], index)
-        return (1, 0, index)
 
     def check_schedule(self, node: Any, duration: float = 0) -> None:
         if node.shutting_down:
             return
-        if self.pending:
+        if self._files or self._checks:
             self._fill(node)
         else:
             node.shutdown()
 
     def mark_test_pending(self, item: str) -> None:
         assert self.collection is not None
-        self.pending.append(self.collection.index(item))
-        self._resort()
+        self._add([self.collection.index(item)])
         for node in self.nodes:
             self.check_schedule(node)
 
     def remove_node(self, node: Any) -> str | None:
-        # LoadScheduling puts a crashed node's items back with ``pending.extend`` and then
-        # calls ``check_schedule``: re-sort them first so the order and counters hold.
-        pending = self.node2pending.get(node) or []
-        if self._order and len(pending) > 1:
-            self.pending.extend(pending[1:])
-            del pending[1:]
-            self._resort()
-        return super().remove_node(node)
-
-    def _resort(self) -> None:
-        if self._order:
-            self.pending.sort(key=self._order.__getitem__)
-        self._remaining = sum(self._cost[i] for i in self.pending) if self._cost else 0
-        self._light = sum(1 for i in self.pending if i not in self._heavy)
+        """A worker went down: its unstarted items go back; returns the one it was running."""
+        pending = self.node2pending.pop(node)
+        if not pending:
+            return None
+        assert self.collection is not None
+        crashitem = self.collection[pending.pop(0)]
+        self._add(pending)
+        for other in self.node2pending:
+            self.check_schedule(other)
+        return crashitem
 
     def _budget(self) -> int:
         nodes = max(1, len(self.node2pending))
         return max(2 * ITEM_COST, min(MAX_BUDGET, self._remaining // (4 * nodes)))
 
     def _fill(self, node: Any) -> None:
-        """Top ``node`` up: the largest file if it is nearly free, else cheap items to keep it going."""
-        if node.shutting_down or not self.pending:
+        """Top ``node`` up: the largest file if it is nearly free, checks in between."""
+        if node.shutting_down or not (self._files or self._checks):
             return
         mine = self.node2pending[node]
         queued = sum(self._cost[i] for i in mine)
@@ -130,15 +136,15 @@ class SizeAwareScheduling(LoadScheduling):
         if len(mine) >= 2 and queued >= budget // 2:
             return  # enough queued: top up later, in one larger batch
         send: list[int] = []
-        while self.pending:
+        after_file = bool(mine) and mine[-1] in self._heavy
+        while self._files or self._checks:
             if len(mine) + len(send) >= 2 and queued >= budget:
                 break
-            if queued < budget or self._light == 0:
-                index = self.pending.pop(0)  # the largest remaining job (a file while any is left)
+            if self._checks and (queued >= budget or after_file or not self._files):
+                index = self._checks.pop(0)  # a check: behind a busy file, or one after each file
             else:
-                index = self.pending.pop(len(self.pending) - self._light)  # the first cheap item
-            if index not in self._heavy:
-                self._light -= 1
+                index = self._files.pop(0)  # the largest file left
+            after_file = index in self._heavy
             self._remaining -= self._cost[index]
             send.append(index)
             queued += self._cost[index]
@@ -157,6 +163,6 @@ def scheduler_for(config: Any, log: Any, state: Any) -> SizeAwareScheduling:
             continue
         try:
             sizes[f"{NODE_ROOT}::{planned.item_name}"] = state.checkpoint.resolve(planned.name).stat().st_size
-        except Exception:  # noqa: BLE001 - unreadable or unsafe: the item itself reports it
+        except Exception:  # noqa: BLE001, S112 - unreadable or unsafe: the item itself reports it
             continue
     return SizeAwareScheduling(config, log, cost_of=lambda nodeid: sizes.get(nodeid, 0))
