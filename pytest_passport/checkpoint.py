@@ -136,6 +136,7 @@ class Checkpoint:
         self.given = Path(root)
         self.root = Path(os.path.realpath(root))
         self.extra_norm_stats = tuple(extra_norm_stats)
+        self._resolved: dict[str, Path] = {}
 
     def __repr__(self) -> str:
         return f"Checkpoint({str(self.root)!r})"
@@ -143,7 +144,18 @@ class Checkpoint:
     # ------------------------------------------------------------------ paths
 
     def resolve(self, rel: str) -> Path:
-        """The on-disk path of a declared relative path, refusing anything outside the root."""
+        """The on-disk path of a declared relative path, refusing anything outside the root.
+
+        Accepted paths are remembered: several checks ask for the same file in one run.
+        """
+        cached = self._resolved.get(rel) if isinstance(rel, str) else None
+        if cached is not None:
+            return cached
+        path = self._resolve(rel)
+        self._resolved[rel] = path
+        return path
+
+    def _resolve(self, rel: str) -> Path:
         if not isinstance(rel, str) or not rel:
             raise UnsafePathError(str(rel), "empty path")
         if "\x00" in rel:

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from ..checkpoint import Checkpoint
 from ..findings import Finding
 from ..hashing import DigestCache
-from ..schema import Passport, Signoff
+from ..schema import Passport, Signoff, WeightFile
 
 COMMIT = re.compile(r"^[0-9a-f]{7,40}$")
 NULL_COMMIT = re.compile(r"^0{7,40}$")
@@ -56,6 +57,25 @@ class CheckContext:
     @property
     def config(self) -> dict[str, Any]:
         return self.checkpoint.config.data
+
+    @cached_property
+    def declared(self) -> dict[str, WeightFile]:
+        """``weight_integrity.weight_files`` by path (first entry wins), for O(1) per-file lookups."""
+        passport = self.passport
+        index: dict[str, WeightFile] = {}
+        for entry in passport.declared_files if passport else []:
+            index.setdefault(entry.path, entry)
+        return index
+
+    @cached_property
+    def signed(self) -> dict[str, str]:
+        """SIGNOFF.json artifact sha256 by path (first entry wins); empty without a usable signoff."""
+        signoff = self.signoff
+        index: dict[str, str] = {}
+        for artifact in (signoff.artifacts or []) if signoff else []:
+            if artifact is not None:
+                index.setdefault(artifact.path, artifact.sha256)
+        return index
 
     def sha256_of(self, rel: str) -> tuple[str, int]:
         """Digest and size of a checkpoint file; each file is read once per context."""

@@ -33,8 +33,7 @@ def check_declared_file(ctx: CheckContext, rel: str) -> Finding:
     this does, and also compares with the SIGNOFF.json artifact for the same path, so every
     declared file is read exactly once per run for all the checks that need its digest.
     """
-    passport = ctx.passport
-    entry = next((f for f in passport.declared_files if f.path == rel), None) if passport else None
+    entry = ctx.declared.get(rel)
     if entry is None:
         return Finding.not_checked(rel, f"{rel} is not declared in {PASSPORT_FILENAME}")
     try:
@@ -56,9 +55,8 @@ def check_declared_file(ctx: CheckContext, rel: str) -> Finding:
         return Finding.failed(
             rel, f"sha256 on disk differs from {PASSPORT_FILENAME} weight_integrity", expected_sha256=entry.sha256, **details
         )
-    signoff = ctx.signoff
-    if signoff is not None and not ctx.options.signing:
-        signed = signoff.artifact_sha256(rel)
+    if ctx.signoff is not None and not ctx.options.signing:
+        signed = ctx.signed.get(rel)
         if signed is None:
             return Finding.failed(rel, f"declared in {PASSPORT_FILENAME} but not covered by {SIGNOFF_FILENAME}", **details)
         if signed != digest:
