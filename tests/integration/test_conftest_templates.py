@@ -26,29 +26,29 @@ def test_gate_skips_without_checkpoint(consumer: pytest.Pytester, monkeypatch: p
     result.stdout.fnmatch_lines(["*POLICY_CHECKPOINT is not set*"])
 
 
-def test_gate_passes_signed_and_fails_tampered(consumer: pytest.Pytester, cli, clean_checkpoint, monkeypatch) -> None:
-    """A signed checkpoint bound to the consumer's HEAD passes; one changed byte fails, naming the file."""
+@pytest.fixture
+def bound_and_signed(consumer: pytest.Pytester, cli, clean_checkpoint, monkeypatch: pytest.MonkeyPatch):
+    """A checkpoint bound to the consumer's HEAD, signed, and named by POLICY_CHECKPOINT."""
     import git
 
     clean_checkpoint.passport.provenance.deployment_repo_commit = git.Repo(consumer.path).head.commit.hexsha
     clean_checkpoint.write_passport()
     assert cli("sign-checkpoint", clean_checkpoint.root).ret == 0
     monkeypatch.setenv("POLICY_CHECKPOINT", str(clean_checkpoint.root))
+    return clean_checkpoint.root
+
+
+def test_gate_passes_signed_and_fails_tampered(consumer: pytest.Pytester, bound_and_signed) -> None:
+    """A signed checkpoint bound to the consumer's HEAD passes; one changed byte fails, naming the file."""
     consumer.runpytest_subprocess().assert_outcomes(passed=1)
-    (clean_checkpoint.root / "config.json").write_text("{}")
+    (bound_and_signed / "config.json").write_text("{}")
     result = consumer.runpytest_subprocess()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*config.json: size 2 bytes on disk*"])
 
 
-def test_gate_fails_when_repo_moved(consumer: pytest.Pytester, cli, clean_checkpoint, monkeypatch) -> None:
+def test_gate_fails_when_repo_moved(consumer: pytest.Pytester, bound_and_signed) -> None:
     """A tracked change in the consumer repo breaks the binding and fails the template gate."""
-    import git
-
-    clean_checkpoint.passport.provenance.deployment_repo_commit = git.Repo(consumer.path).head.commit.hexsha
-    clean_checkpoint.write_passport()
-    assert cli("sign-checkpoint", clean_checkpoint.root).ret == 0
-    monkeypatch.setenv("POLICY_CHECKPOINT", str(clean_checkpoint.root))
     (consumer.path / "conftest.py").write_text((consumer.path / "conftest.py").read_text() + "\n# local edit\n")
     result = consumer.runpytest_subprocess()
     result.assert_outcomes(failed=1)
