@@ -126,8 +126,13 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
         from . import report
 
         for path, render in ((ns.json, report.to_json), (ns.html, report.to_html), (ns.markdown, report.to_markdown)):
-            if path:
+            if not path:
+                continue
+            try:
                 Path(path).write_text(render(state), encoding="utf-8")
+            except OSError as exc:
+                _err(f"validate-checkpoint: cannot write report {path}: {exc.strerror or exc}")
+                status = max(status, EXIT_USAGE)
     print(
         "LOADABLE" if status == EXIT_OK else ("DO NOT LOAD" if status == EXIT_REFUSED else "USAGE ERROR"),
         ns.checkpoint,
@@ -147,7 +152,7 @@ def sign_main(argv: Sequence[str] | None = None) -> int:
     from . import bundle
     from .errors import PassportError
 
-    if str(ns.checkpoint).startswith(("s3://", "hf://")):
+    if bundle.uri_scheme(str(ns.checkpoint)) in ("s3", "hf"):
         parser.error(f"{ns.checkpoint}: remote checkpoints are read-only; sign the local bundle, then upload it")
     try:
         resolved = bundle.resolve(ns.checkpoint)

@@ -62,3 +62,11 @@ def test_checkpoint_conftest_is_not_executed(cli, clean_checkpoint, tmp_path) ->
     (clean_checkpoint.root / "conftest.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
     cli("validate-checkpoint", clean_checkpoint.root)
     assert not marker.exists()
+
+
+def test_unwritable_report_is_a_usage_error(cli, clean_checkpoint, tmp_path) -> None:
+    """A --json path in a missing directory exits 2 with a message naming it, no traceback."""
+    result = cli("validate-checkpoint", clean_checkpoint.root, "--json", tmp_path / "missing" / "r.json")
+    assert result.ret == 2
+    result.stderr.fnmatch_lines(["*cannot write report*r.json*"])
+    assert "Traceback" not in result.stderr.str()
