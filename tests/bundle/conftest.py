@@ -25,6 +25,8 @@ from safetensors.numpy import save
 
 from pytest_passport.schema import PASSPORT_FILENAME, SIGNOFF_FILENAME
 
+from ..conftest import make_git_repo
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 #: The Metta bundle made with the real libraries: in-repo if copied there, else the shared fixtures.
 METTA_FIXTURE_DIRS = (FIXTURES / "metta", Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "metta")
@@ -132,18 +134,6 @@ def metta_zip(tmp_path: Path) -> Path:
 # ---------------------------------------------------------------------------- a signed bundle
 
 
-def make_git_repo(path: Path) -> Path:
-    """A training-code repository with one commit."""
-    import git
-
-    repo = git.Repo.init(path)
-    (path / "train.py").write_text("print('train')\n")
-    repo.index.add(["train.py"])
-    actor = git.Actor("Passport Tests", "tests@example.invalid")
-    repo.index.commit("initial", author=actor, committer=actor)
-    return path
-
-
 @contextmanager
 def importable(root: Path) -> Iterator[None]:
     """``root`` on sys.path; the ``metta`` stub modules are forgotten afterwards."""
@@ -189,7 +179,9 @@ def generate_and_sign(root: Path, training_repo: Path) -> None:
 
 @pytest.fixture(scope="session")
 def training_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return make_git_repo(tmp_path_factory.mktemp("training-repo"))
+    path = tmp_path_factory.mktemp("training-repo")
+    make_git_repo(path, {"train.py": "print('train')\n"})
+    return path
 
 
 @pytest.fixture(scope="session")
