@@ -13,7 +13,8 @@ from typing import Any
 
 from .._jsonmap import describe
 from ..checks._base import COMMIT
-from ..errors import PassportError
+from ..checkpoint import Checkpoint
+from ..errors import DocumentError, PassportError
 from ..schema import (
     InputContract,
     ModelIdentity,
@@ -174,6 +175,17 @@ class LayoutResult:
     parent_description: str | None = None
     #: Extension keys for ``provenance`` (e.g. a Metta run name and epoch).
     provenance_extra: dict[str, Any] = field(default_factory=dict)
+
+
+def read_object(checkpoint: Checkpoint, rel: str) -> ConfigReader:
+    """A checkpoint JSON file that must hold an object; anything else refuses, naming the file."""
+    try:
+        data = checkpoint.read_json(rel)
+    except DocumentError as exc:
+        raise ExtractionError(f"{rel}: {'; '.join(exc.problems)}") from None
+    if not isinstance(data, dict):
+        raise ExtractionError(f"{rel}: top level must be a JSON object")
+    return ConfigReader(data, rel)
 
 
 def dataset_spec(repo: str, revision: str | None, loader_class: str | None) -> TrainingDatasetSpec:

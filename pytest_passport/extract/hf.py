@@ -9,9 +9,9 @@ other file; ``tokenizer_config.json`` also fills ``input_contract.language``.
 from __future__ import annotations
 
 from ..checkpoint import Checkpoint
-from ..errors import DocumentError, UnsafePathError
+from ..errors import UnsafePathError
 from ..schema import InputContract, LanguageSpec, ModelIdentity
-from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, is_int
+from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, is_int, read_object
 
 INDEX_FILES = ("model.safetensors.index.json", "pytorch_model.bin.index.json")
 TOKENIZER_CONFIG = "tokenizer_config.json"
@@ -23,19 +23,9 @@ def is_hf_config(data: dict[str, object]) -> bool:
     return "architectures" in data or "model_type" in data
 
 
-def _read_object(checkpoint: Checkpoint, rel: str) -> ConfigReader:
-    try:
-        data = checkpoint.read_json(rel)
-    except DocumentError as exc:
-        raise ExtractionError(f"{rel}: {'; '.join(exc.problems)}") from None
-    if not isinstance(data, dict):
-        raise ExtractionError(f"{rel}: top level must be a JSON object")
-    return ConfigReader(data, rel)
-
-
 def sharded_weights(checkpoint: Checkpoint, index_file: str) -> list[str]:
     """Shards named by an index's ``weight_map``; a missing or escaping shard refuses."""
-    index = _read_object(checkpoint, index_file)
+    index = read_object(checkpoint, index_file)
     weight_map = index.string_map("weight_map")
     if not weight_map:
         raise index.fail("weight_map", "required object is missing or empty")
@@ -61,7 +51,7 @@ def model_weights(checkpoint: Checkpoint) -> list[str]:
 def build_language(checkpoint: Checkpoint) -> LanguageSpec | None:
     if TOKENIZER_CONFIG not in checkpoint.files:
         return None
-    tokenizer = _read_object(checkpoint, TOKENIZER_CONFIG)
+    tokenizer = read_object(checkpoint, TOKENIZER_CONFIG)
     length = tokenizer.raw("model_max_length")
     real_length = length if is_int(length) and 0 < length <= MAX_REAL_SEQUENCE_LENGTH else None
     name = tokenizer.raw("name_or_path")

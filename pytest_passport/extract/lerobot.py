@@ -48,7 +48,7 @@ from ..schema import (
     TrainingDatasetSpec,
     TransformStep,
 )
-from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, dataset_spec
+from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, dataset_spec, read_object
 from .integrity import FileDigests
 
 STATE_KEY = "observation.state"
@@ -216,13 +216,7 @@ def read_pipelines(checkpoint: Checkpoint) -> Pipelines:
 
 
 def _read_pipeline(checkpoint: Checkpoint, name: str) -> list[Step]:
-    try:
-        data = checkpoint.read_json(name)
-    except DocumentError as exc:
-        raise ExtractionError(f"{name}: {'; '.join(exc.problems)}") from None
-    if not isinstance(data, dict):
-        raise ExtractionError(f"{name}: top level must be a JSON object")
-    reader = ConfigReader(data, name)
+    reader = read_object(checkpoint, name)
     if reader.array("steps") is None:
         raise reader.fail("steps", "required array is missing")
     steps: list[Step] = []

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from ..checkpoint import Checkpoint
-from ..errors import DocumentError, UnsafePathError
+from ..errors import UnsafePathError
 from ..schema import InputContract, ModelIdentity
-from ._common import ConfigReader, ExtractionError, LayoutResult, Notes
+from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, read_object
 
 SPEC_FILE = "policy_spec.json"
 #: ``pkg.module.Class``: dotted identifiers, at least one dot.
@@ -29,13 +29,7 @@ def is_metta_bundle(checkpoint: Checkpoint) -> bool:
 
 
 def read_spec(checkpoint: Checkpoint) -> ConfigReader:
-    try:
-        data = checkpoint.read_json(SPEC_FILE)
-    except DocumentError as exc:
-        raise ExtractionError(f"{SPEC_FILE}: {'; '.join(exc.problems)}") from None
-    if not isinstance(data, dict):
-        raise ExtractionError(f"{SPEC_FILE}: top level must be a JSON object")
-    return ConfigReader(data, SPEC_FILE)
+    return read_object(checkpoint, SPEC_FILE)
 
 
 def _identity(spec: ConfigReader) -> ModelIdentity:

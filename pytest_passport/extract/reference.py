@@ -20,7 +20,6 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..checkpoint import Checkpoint
-from ..errors import DocumentError
 from ..schema import (
     ActionSpec,
     DeltaSpec,
@@ -37,7 +36,7 @@ from ..schema import (
     TemporalSpec,
     TrainingDatasetSpec,
 )
-from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, dataset_spec
+from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, dataset_spec, read_object
 from .integrity import FileDigests
 
 MARKER_KEYS = ("policy_type", "observation_encoder", "dataset_schema", "objective")
@@ -93,13 +92,7 @@ def find_stats(checkpoint: Checkpoint, digests: FileDigests, notes: Notes) -> St
     chosen = next((c for name in PREFERRED_STATS for c in candidates if PurePosixPath(c).name == name), candidates[0])
     if len(candidates) > 1:
         notes.warn(f"several stats files ({', '.join(candidates)}); normalization points at {chosen}")
-    try:
-        data = checkpoint.read_json(chosen)
-    except DocumentError as exc:
-        raise ExtractionError(f"{chosen}: {'; '.join(exc.problems)}") from None
-    if not isinstance(data, dict):
-        raise ExtractionError(f"{chosen}: top level must be a JSON object")
-    return Stats(chosen, data, digests.sha256(chosen))
+    return Stats(chosen, read_object(checkpoint, chosen).data, digests.sha256(chosen))
 
 
 # --------------------------------------------------------------------------- contract pieces
