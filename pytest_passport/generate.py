@@ -53,7 +53,7 @@ from .schema import (
 
 EXIT_WRITTEN, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
-#: Module and function that Phase 2 provides: ``splice(passport, checkpoint, device) -> Passport``.
+#: Module and function of Phase 2: ``splice(passport, checkpoint, device, dataset_path=None) -> Passport``.
 DYNAMIC_MODULE, DYNAMIC_FUNCTION = "pytest_passport.extract.dynamic", "splice"
 
 
@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--loader-class", metavar="CLS", action="append", default=[], dest="loader_classes",
                         help="dataset loader class: one for all datasets, or one per --dataset-repo in order")
     parser.add_argument("--dataset-path", metavar="DIR", type=Path,
-                        help="local LeRobotDataset: feature layout and fps (temporal.control_rate_hz)")
+                        help="local LeRobotDataset: feature layout and fps (temporal.control_rate_hz); with --dynamic "
+                             "also the reference test vector (episode 0, frames 0-9)")
     parser.add_argument("--run-log", metavar="PATH_OR_URL",
                         help="training run log: a .md file inside the checkpoint or an http(s) URL")
     parser.add_argument("--parent", metavar="URI",
@@ -82,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"where to write (default CKPT/{PASSPORT_FILENAME}); --out is the reference spelling")
     parser.add_argument("--dynamic", action="store_true",
                         help="also run Phase 2 (loads the model) and splice it in; needs the Phase-2 extractor installed")
-    parser.add_argument("--device", default="auto", help="device for --dynamic (auto, cpu, cuda, …)")
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                        help="device for --dynamic (default auto: cuda when available, else cpu)")
     return parser
 
 
@@ -164,7 +166,7 @@ def undeclared(checkpoint: Path, output: Path) -> tuple[str, ...]:
     return (target.relative_to(root).as_posix(),) if root in target.parents else ()
 
 
-def run_dynamic(passport: Passport, checkpoint: Path, device: str) -> Passport:
+def run_dynamic(passport: Passport, checkpoint: Path, device: str, dataset_path: Path | None = None) -> Passport:
     try:
         module = importlib.import_module(DYNAMIC_MODULE)
     except ModuleNotFoundError as exc:
@@ -174,7 +176,7 @@ def run_dynamic(passport: Passport, checkpoint: Path, device: str) -> Passport:
     splice = getattr(module, DYNAMIC_FUNCTION, None)
     if splice is None:
         raise ExtractionError(f"--dynamic: {DYNAMIC_MODULE} has no {DYNAMIC_FUNCTION}()")
-    return splice(passport, checkpoint, device)
+    return splice(passport, checkpoint, device, dataset_path=dataset_path)
 
 
 def checked_text(passport: Passport, output: Path) -> str:
@@ -236,7 +238,7 @@ def generate(ns: argparse.Namespace, datasets: tuple[DatasetRef, ...]) -> int:
     )
     extraction = extract_static(checkpoint, options)
     if ns.dynamic:
-        extraction.passport = run_dynamic(extraction.passport, checkpoint, ns.device)
+        extraction.passport = run_dynamic(extraction.passport, checkpoint, ns.device, ns.dataset_path)
     text = checked_text(extraction.passport, output)
     replaced = output.exists()
     write_atomic(output, text)

@@ -1,0 +1,166 @@
+"""Real frames for the reference test vector: read from a LeRobotDataset v3, stored as PNG + npy.
+
+:func:`read_episode` takes episode 0, frames 0–9 of a LeRobotDataset v3.0 folder (through
+lerobot's loader when it is installed, else straight from the parquet files with pyarrow and
+the PNG bytes with pillow). Datasets that are not real recordings — a ``meta/info.json`` that
+says ``"synthetic": true`` or a repo id containing ``dummy`` — are refused: a reference vector
+exists to catch feeding bugs on real data. :func:`load_vector` reads a stored vector back.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .base import Observation, RuntimeUnavailable
+
+__all__ = ["ReferenceFrames", "load_vector", "read_episode", "short_name", "windows"]
+
+N_FRAMES = 10
+
+
+class DatasetRefused(ValueError):
+    """The dataset cannot serve as a source of real reference frames."""
+
+
+def short_name(key: str) -> str:
+    """``observation.images.top`` → ``top`` (spec §2.8)."""
+    return key.rsplit(".", 1)[-1]
+
+
+@dataclass
+class ReferenceFrames:
+    """Consecutive frames of one episode: uint8 RGB ``(N, H, W, 3)`` per image key, states ``(N, D)``."""
+
+    images: dict[str, np.ndarray] = field(default_factory=dict)
+    states: np.ndarray | None = None
+    task: str = ""
+    episode: int = 0
+    first_frame: int = 0
+    source: str = ""
+
+    @property
+    def n_frames(self) -> int:
+        if self.states is not None:
+            return len(self.states)
+        return len(next(iter(self.images.values()))) if self.images else 0
+
+
+def windows(frames: ReferenceFrames, offsets: list[int] | None = None) -> list[Observation]:
+    """One observation per frame, each holding the history ``offsets`` asks for (clamped at 0)."""
+    offsets = offsets or [0]
+    out = []
+    for t in range(frames.n_frames):
+        idx = [min(max(t + o, 0), frames.n_frames - 1) for o in offsets]
+        out.append(Observation(
+            images={key: arr[idx] for key, arr in frames.images.items()},
+            state=frames.states[idx] if frames.states is not None else None,
+            task=frames.task, index=frames.first_frame + t))
+    return out
+
+
+def _decode(cell: Any) -> np.ndarray:
+    from PIL import Image
+
+    data = cell.get("bytes") if isinstance(cell, dict) else cell
+    if not data:
+        raise DatasetRefused("image cell without PNG bytes (video-backed datasets need lerobot installed)")
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def _refuse_synthetic(root: Path, info: dict[str, Any]) -> None:
+    marker = info.get("synthetic") or info.get("dummy")
+    repo = str(info.get("repo_id", ""))
+    if marker or "dummy" in repo.lower():
+        raise DatasetRefused(f"{root}: meta/info.json marks this dataset as synthetic; "
+                             "the reference test vector must come from real recorded data")
+
+
+def read_episode(root: Path, image_keys: list[str], state_key: str | None = "observation.state",
+                 episode: int = 0, n_frames: int = N_FRAMES) -> ReferenceFrames:
+    """Frames ``0..n_frames-1`` of ``episode`` from a LeRobotDataset v3 folder."""
+    root = Path(root)
+    info_path = root / "meta" / "info.json"
+    try:
+        info = json.loads(info_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise DatasetRefused(f"{info_path}: not a LeRobotDataset v3 folder ({exc})") from None
+    _refuse_synthetic(root, info)
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise RuntimeUnavailable("reading a LeRobotDataset needs pyarrow (pip install 'pytest-passport[torch]')") from None
+    files = sorted((root / "data").glob("chunk-*/file-*.parquet"))
+    if not files:
+        raise DatasetRefused(f"{root}/data: no chunk-*/file-*.parquet (only datasets with images inside parquet "
+                             "are read without lerobot)")
+    rows: list[dict[str, Any]] = []
+    columns = [c for c in [*image_keys, state_key, "episode_index", "frame_index", "task_index"] if c]
+    for path in files:
+        table = pq.read_table(path)
+        present = [c for c in columns if c in table.column_names]
+        for row in table.select(present).to_pylist():
+            if row.get("episode_index") == episode:
+                rows.append(row)
+    rows.sort(key=lambda r: r.get("frame_index", 0))
+    rows = rows[:n_frames]
+    if len(rows) < n_frames:
+        raise DatasetRefused(f"{root}: episode {episode} has {len(rows)} frames, {n_frames} needed")
+    missing = [k for k in image_keys if k not in rows[0]]
+    if missing:
+        raise DatasetRefused(f"{root}: no column {missing[0]} (the model's image keys must be dataset columns)")
+    frames = ReferenceFrames(episode=episode, first_frame=int(rows[0].get("frame_index", 0)), source=str(root))
+    for key in image_keys:
+        frames.images[key] = np.stack([_decode(r[key]) for r in rows])
+    if state_key and state_key in rows[0]:
+        frames.states = np.asarray([r[state_key] for r in rows], dtype=np.float32)
+    frames.task = _task(root, rows[0].get("task_index"))
+    return frames
+
+
+def _task(root: Path, index: Any) -> str:
+    path = root / "meta" / "tasks.parquet"
+    if index is None or not path.is_file():
+        return ""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    names = table.column_names
+    for row in table.to_pylist():
+        if row.get("task_index") == index:
+            text = row.get("task") or row.get("__index_level_0__")
+            if isinstance(text, str):
+                return text
+    if "__index_level_0__" in names:  # pandas index holds the task text
+        for row in table.to_pylist():
+            if row.get("task_index") == index:
+                return str(row["__index_level_0__"])
+    return ""
+
+
+def load_vector(checkpoint: Any, passport: Any) -> ReferenceFrames:
+    """The stored reference vector of ``passport`` (PNG frames + states .npy) read back from the checkpoint."""
+    from PIL import Image
+
+    rtv = passport.reference_test_vector
+    if rtv is None or not rtv.input_images_hash and not rtv.input_state_path:
+        raise LookupError("the passport has no reference_test_vector")
+    frames = ReferenceFrames(task=rtv.input_prompt or "", source="reference_test_vector")
+    if rtv.input_state_path:
+        frames.states = np.load(checkpoint.resolve(rtv.input_state_path), allow_pickle=False)
+    keys = {short_name(image.key): image.key for image in (passport.input_contract.images or [])} \
+        if passport.input_contract else {}
+    base = (rtv.input_images_path or "").rstrip("/")
+    for camera, hashes in sorted((rtv.input_images_hash or {}).items()):
+        stack = []
+        for i in range(len(hashes or [])):
+            with Image.open(checkpoint.resolve(f"{base}/{camera}_{i:03d}.png")) as image:
+                stack.append(np.asarray(image.convert("RGB"), dtype=np.uint8))
+        frames.images[keys.get(camera, camera)] = np.stack(stack)
+    return frames

@@ -1,0 +1,109 @@
+"""Import model code from the installed environment only, never from a checkpoint.
+
+A checkpoint is untrusted: a ``modeling_x.py`` shipped inside it, or a package that shadows an
+installed one from the working directory, must never run. :func:`import_class` therefore
+
+* drops the implicit "current directory" entries (``''``, ``'.'``, the working directory) and
+  every ``sys.path`` entry at or below the checkpoint root while it imports;
+* asks where the top-level package would come from (``PathFinder.find_spec`` of a top-level
+  name imports nothing) and refuses an origin below the checkpoint root or the working
+  directory before anything runs;
+* after the import, checks the class's module file again (a package may extend its own path).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from contextlib import contextmanager
+from importlib.machinery import PathFinder
+from pathlib import Path
+from typing import Any, Iterator
+
+from .base import RuntimeUnavailable
+
+__all__ = ["import_class", "import_module", "module_file"]
+
+
+def _real(path: str | os.PathLike[str]) -> Path:
+    return Path(os.path.realpath(path))
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def _forbidden_roots(checkpoint_root: Path | None) -> list[Path]:
+    roots = [_real(os.getcwd())]
+    if checkpoint_root is not None:
+        roots.append(_real(checkpoint_root))
+    return roots
+
+
+def _safe_path(forbidden: list[Path]) -> list[str]:
+    kept = []
+    for entry in sys.path:
+        if entry in ("", "."):
+            continue
+        real = _real(entry)
+        if any(real == root for root in forbidden[:1]) or any(_under(real, root) for root in forbidden[1:]):
+            continue
+        kept.append(entry)
+    return kept
+
+
+@contextmanager
+def _restricted_path(forbidden: list[Path]) -> Iterator[list[str]]:
+    saved = list(sys.path)
+    sys.path[:] = _safe_path(forbidden)
+    try:
+        yield sys.path
+    finally:
+        sys.path[:] = saved + [p for p in sys.path if p not in saved]
+
+
+def module_file(module: Any) -> str | None:
+    path = getattr(module, "__file__", None)
+    return str(_real(path)) if path else None
+
+
+def _check_origin(what: str, origin: str | None, forbidden: list[Path]) -> None:
+    if not origin or origin in ("built-in", "frozen"):
+        return
+    real = _real(origin)
+    checkpoint = forbidden[1] if len(forbidden) > 1 else None
+    if checkpoint is not None and _under(real, checkpoint):
+        raise RuntimeUnavailable(f"refused to import {what}: it would load {real}, inside the checkpoint")
+
+
+def import_module(name: str, checkpoint_root: Path | None = None) -> Any:
+    """Import ``name`` from the installed environment; refuse code located in the checkpoint."""
+    forbidden = _forbidden_roots(checkpoint_root)
+    top = name.split(".", 1)[0]
+    loaded = sys.modules.get(top)
+    with _restricted_path(forbidden) as path:
+        if loaded is None:
+            spec = PathFinder.find_spec(top, path)
+            if spec is None:
+                raise RuntimeUnavailable(f"{top} is not installed in this environment (needed for {name})")
+            _check_origin(name, spec.origin, forbidden)
+        else:
+            _check_origin(name, module_file(loaded), forbidden)
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise RuntimeUnavailable(f"cannot import {name}: {exc}") from None
+    _check_origin(name, module_file(module), forbidden)
+    return module
+
+
+def import_class(module_name: str, class_name: str, checkpoint_root: Path | None = None) -> tuple[type, str | None]:
+    """``module_name.class_name`` and the file its module was loaded from."""
+    module = import_module(module_name, checkpoint_root)
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type):
+        raise RuntimeUnavailable(f"{module_name} has no class {class_name}")
+    owner = sys.modules.get(getattr(cls, "__module__", module_name), module)
+    _check_origin(f"{module_name}.{class_name}", module_file(owner), _forbidden_roots(checkpoint_root))
+    return cls, module_file(owner) or module_file(module)
