@@ -63,6 +63,8 @@ class CheckItem(pytest.Item):
         self.planned = planned
         if planned.static:
             self.add_marker(pytest.mark.static)
+        if planned.gpu:
+            self.add_marker(pytest.mark.gpu)
 
     def runtest(self) -> None:
         session = self.config.stash[SESSION_KEY]

@@ -92,6 +92,8 @@ def _build_session(config: pytest.Config, given: str) -> PassportSession:
         signing=sign,
         target_repo=_optional_dir(config, "target_repo"),
         dataset_path=_optional_dir(config, "dataset_path"),
+        device=config.getoption("passport_device"),
+        hook_config=config,
     )
     return PassportSession(
         checkpoint=Checkpoint(root),
@@ -100,7 +102,19 @@ def _build_session(config: pytest.Config, given: str) -> PassportSession:
         sign=sign,
         reason=config.getoption("reason"),
         skip_sections=skip,
+        gpu=wants_gpu(config),
     )
+
+
+def wants_gpu(config: pytest.Config) -> bool:
+    """The model-running items are collected only when ``-m`` names the ``gpu`` marker.
+
+    Model code is imported only when asked; the same expression reaches every xdist worker,
+    so collection stays identical.
+    """
+    import re
+
+    return bool(re.search(r"\bgpu\b", config.getoption("markexpr", "") or ""))
 
 
 def _local_root(config: pytest.Config, given: str) -> Path:

@@ -41,10 +41,12 @@ class PassportSession:
     decision: Any = None
     #: Decide and report the signoff but do not write it (``sign-checkpoint --dry-run``).
     dry_run: bool = False
+    #: Collect the ``gpu`` items (the run's ``-m`` expression names ``gpu``).
+    gpu: bool = False
 
     def __post_init__(self) -> None:
         self.context = CheckContext(self.checkpoint, self.options, self.digests)
-        self.planned: list[PlannedCheck] = plan(self.checkpoint)
+        self.planned: list[PlannedCheck] = plan(self.checkpoint, gpu=self.gpu)
         self.selected: list[PlannedCheck] = selected(self.planned, self.skip_sections)
         #: Passport bytes digest when the run started; signing refuses if it changes meanwhile.
         self.passport_sha256_at_start = self.checkpoint.passport.sha256

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from .checkpoint import Checkpoint
 from .checks import SECTION_ORDER, CheckContext, CheckSpec, catalogue, skip_matches
+from .checks.dynamic import GpuCheckSpec, gpu_catalogue
 from .checks.weight_integrity import check_declared_file
 from .findings import Finding
 
@@ -25,11 +26,16 @@ class PlannedCheck:
     name: str
     category: str
     static: bool
-    spec: CheckSpec | None = None
+    spec: CheckSpec | GpuCheckSpec | None = None
 
     @property
     def is_file(self) -> bool:
         return self.spec is None
+
+    @property
+    def gpu(self) -> bool:
+        """A check that loads and runs the model (marker ``gpu``)."""
+        return isinstance(self.spec, GpuCheckSpec)
 
     @property
     def item_name(self) -> str:
@@ -53,14 +59,19 @@ def declared_paths(checkpoint: Checkpoint) -> list[str]:
     return sorted({f.path for f in load.document.declared_files if isinstance(f.path, str)})
 
 
-def plan(checkpoint: Checkpoint) -> list[PlannedCheck]:
-    """Every test of the suite, sections in schema order, declared files sorted after their section's checks."""
+def plan(checkpoint: Checkpoint, gpu: bool = False) -> list[PlannedCheck]:
+    """Every test of the suite, sections in schema order, declared files sorted after their section's checks.
+
+    With ``gpu`` the checks that run the model follow, in :data:`~.checks.dynamic.GPU_ORDER`.
+    """
     specs = catalogue()
     planned: list[PlannedCheck] = []
     for section in SECTION_ORDER:
         planned.extend(PlannedCheck(s.section, s.name, s.category, s.static, s) for s in specs if s.section == section)
         if section == FILE_SECTION:
             planned.extend(PlannedCheck(FILE_SECTION, rel, FILE_SECTION, True) for rel in declared_paths(checkpoint))
+    if gpu:
+        planned.extend(PlannedCheck(s.section, s.name, s.category, False, s) for s in gpu_catalogue())
     return planned
 
 

@@ -30,6 +30,7 @@ SECTION_ORDER: tuple[str, ...] = (
     "weight_integrity",
     "provenance",
     "reference_test_vector",
+    "norm_round_trip_results",
     "signoff",
 )
 

@@ -35,6 +35,10 @@ class CheckOptions:
     signing: bool = False
     target_repo: Path | None = None
     dataset_path: Path | None = None
+    #: ``--passport-device`` for the ``gpu`` checks (``auto``, ``cpu``, ``cuda``).
+    device: str = "auto"
+    #: The pytest config whose consumer hooks may load/feed/run the model (``None``: no hooks).
+    hook_config: Any = None
 
 
 @dataclass
