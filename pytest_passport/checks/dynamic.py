@@ -316,7 +316,7 @@ def runtime_replay(ctx: CheckContext, runtime: Any) -> Finding:
     if source != "reference_test_vector":
         return Finding.not_checked(name, "the reference frames cannot be read back")
     seed = int(rtv.extra.get("torch_seed", 0) or 0)
-    actual = np.stack([r.actions for r in run_windows(runtime, observations, seed)])
+    actual = np.stack([r.actions[0] for r in run_windows(runtime, observations, seed)])
     tolerance = float(rtv.extra.get("tolerance", 1e-4) or 1e-4)
     details = {"expected_shape": list(expected.shape), "actual_shape": list(actual.shape), "tolerance": tolerance,
                "runtime": runtime.name}

@@ -164,8 +164,8 @@ def _reference(runtime: Any, passport: Passport, dataset: Path, writer: _Writer,
         vector["input_state_path"] = STATES_FILE
         vector["input_state_hash"] = writer.put(STATES_FILE, _npy(frames.states))
     observations = windows(frames, offsets)
-    first = np.stack([r.actions for r in run_windows(runtime, observations, SEED)])
-    second = np.stack([r.actions for r in run_windows(runtime, observations, SEED)])
+    first = np.stack([r.actions[0] for r in run_windows(runtime, observations, SEED)])
+    second = np.stack([r.actions[0] for r in run_windows(runtime, observations, SEED)])
     repeat = float(np.max(np.abs(first - second))) if first.size else 0.0
     scale = max(1.0, float(np.max(np.abs(first))) if first.size else 1.0)
     expected = first.astype(np.float32)
@@ -173,7 +173,7 @@ def _reference(runtime: Any, passport: Passport, dataset: Path, writer: _Writer,
                   expected_output_shape=list(expected.shape),
                   tolerance=max(TOLERANCE_REPEAT_FACTOR * repeat, TOLERANCE_REL * scale),
                   repeat_error=repeat, torch_seed=SEED, device=runtime.device,
-                  output_stage="actions after the runtime's post-processing, one row per frame window")
+                  output_stage="actions after the runtime's post-processing (batch of 1), one entry per frame window")
     return vector, frames
 
 

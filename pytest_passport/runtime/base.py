@@ -51,6 +51,8 @@ class Inference:
     raw: np.ndarray
     unnormalized: np.ndarray
     actions: np.ndarray
+    #: False when only the final actions are known (a consumer's infer hook): no stage-wise buckets.
+    staged: bool = True
 
 
 @dataclass

@@ -84,7 +84,7 @@ class HookRuntime:
                                                       model=self.model, batch=batch)
         if out is not None:
             actions = to_numpy(out)
-            return Inference(actions, actions, actions)
+            return Inference(actions, actions, actions, staged=False)
         if self.base is not None:
             return self.base.infer(batch)
         import torch
