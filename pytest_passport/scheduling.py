@@ -16,6 +16,9 @@ longest-processing-time-first scheduling instead:
   worker is topped up only once its queue fell below half the budget, so many small shards
   go out in batches rather than one message each.
 
+Items that share a *group* (the ``gpu`` items of a checkpoint, which load the model) go out
+together, to the worker that receives the first of them, so the model loads in one process.
+
 Collection itself is unchanged (identical on every worker, files in path order), so node
 ids, reports and the signoff do not depend on the schedule.
 """
@@ -41,13 +44,16 @@ class SizeAwareScheduling(LoadScheduling):
     then the checks still to send, in collection order.
     """
 
-    def __init__(self, config: Any, log: Any = None, *, cost_of: Callable[[str], int]) -> None:
+    def __init__(self, config: Any, log: Any = None, *, cost_of: Callable[[str], int],
+                 group_of: Callable[[str], str | None] = lambda nodeid: None) -> None:
         self._files: list[int] = []
         self._checks: list[int] = []
         self._cost: list[int] = []
         self._heavy: set[int] = set()
         self._remaining = 0  # total cost of what is still to send
         self._cost_of = cost_of
+        self._group_of = group_of
+        self._groups: dict[int, list[int]] = {}  # index → every index of its group
         super().__init__(config, log)
 
     @property  # type: ignore[override]
@@ -89,6 +95,12 @@ class SizeAwareScheduling(LoadScheduling):
             if size:
                 self._heavy.add(index)
             self._cost.append(size + ITEM_COST)
+        members: dict[str, list[int]] = {}
+        for index, nodeid in enumerate(self.collection):
+            group = self._group_of(nodeid)
+            if group is not None:
+                members.setdefault(group, []).append(index)
+        self._groups = {i: group for group in members.values() for i in group}
         self.pending = range(len(self.collection))
         for node in self.nodes:
             self._fill(node)
@@ -145,9 +157,17 @@ class SizeAwareScheduling(LoadScheduling):
             else:
                 index = self._files.pop(0)  # the largest file left
             after_file = index in self._heavy
-            self._remaining -= self._cost[index]
-            send.append(index)
-            queued += self._cost[index]
+            for member in [index] + [i for i in self._groups.get(index, []) if i != index]:
+                if member != index:  # the rest of the group rides along to the same worker
+                    if member in self._checks:
+                        self._checks.remove(member)
+                    elif member in self._files:
+                        self._files.remove(member)
+                    else:
+                        continue
+                self._remaining -= self._cost[member]
+                send.append(member)
+                queued += self._cost[member]
         if send:
             mine.extend(send)
             node.send_runtest_some(send)
@@ -158,6 +178,7 @@ def scheduler_for(config: Any, log: Any, state: Any) -> SizeAwareScheduling:
     from .nodes import NODE_ROOT
 
     sizes: dict[str, int] = {}
+    gpu = {f"{NODE_ROOT}::{planned.item_name}" for planned in state.selected if planned.gpu}
     for planned in state.selected:
         if not planned.is_file:
             continue
@@ -165,4 +186,5 @@ def scheduler_for(config: Any, log: Any, state: Any) -> SizeAwareScheduling:
             sizes[f"{NODE_ROOT}::{planned.item_name}"] = state.checkpoint.resolve(planned.name).stat().st_size
         except Exception:  # noqa: BLE001, S112 - unreadable or unsafe: the item itself reports it
             continue
-    return SizeAwareScheduling(config, log, cost_of=lambda nodeid: sizes.get(nodeid, 0))
+    return SizeAwareScheduling(config, log, cost_of=lambda nodeid: sizes.get(nodeid, 0),
+                               group_of=lambda nodeid: "gpu" if nodeid in gpu else None)
