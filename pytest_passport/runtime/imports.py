@@ -82,6 +82,9 @@ def import_module(name: str, checkpoint_root: Path | None = None) -> Any:
     forbidden = _forbidden_roots(checkpoint_root)
     top = name.split(".", 1)[0]
     loaded = sys.modules.get(top)
+    if loaded is None:  # where the unrestricted path would find it (finding imports nothing)
+        unrestricted = PathFinder.find_spec(top, [p if p else os.getcwd() for p in sys.path])
+        _check_origin(name, unrestricted.origin if unrestricted else None, forbidden)
     with _restricted_path(forbidden) as path:
         if loaded is None:
             spec = PathFinder.find_spec(top, path)
