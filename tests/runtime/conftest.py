@@ -9,12 +9,12 @@ import pytest
 
 from .builders import SITE, build, signed
 
-pytest.importorskip("torch", reason="the runtime tests need the torch extra (pip install -e '.[torch]')")
 
 
 @pytest.fixture(scope="session")
 def signed_tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The tiny policy's checkpoint after generate → hand edit → generate --dynamic → sign (read-only use)."""
+    pytest.importorskip("torch", reason="the tiny policy needs the torch extra (pip install -e '.[torch]')")
     base = tmp_path_factory.mktemp("tiny")
     return signed(build(base / "tiny"), base)
 

@@ -11,6 +11,8 @@ import pytest
 
 from pytest_passport.checks.dynamic import GPU_ORDER, GPU_REGISTRY
 
+pytest.importorskip("torch", reason="needs the torch extra (pip install -e '.[torch]')")
+
 HERE = Path(__file__).parent
 FAULTS = ("no_image_norm", "bgr", "drop_previous", "no_delta_to_absolute", "other_stats")
 

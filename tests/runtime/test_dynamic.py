@@ -13,6 +13,8 @@ from pytest_passport.hashing import sha256_file
 
 from .builders import DELTA_MASK, arm_dataset, build, passport_for, run
 
+pytest.importorskip("torch", reason="needs the torch extra (pip install -e '.[torch]')")
+
 
 @pytest.fixture(scope="module")
 def passport(signed_tiny: Path) -> dict:
