@@ -144,7 +144,8 @@ def _reference(runtime: Any, passport: Passport, dataset: Path, writer: _Writer,
     keys = _dataset_keys(passport)
     state_key = "observation.state" if passport.input_contract and passport.input_contract.state else None
     try:
-        frames = read_episode(dataset, list(keys.values()), state_key)
+        frames = read_episode(dataset, list(keys.values()), state_key,
+                              feature_keys=tuple(getattr(runtime, "extra_features", ())))
     except DatasetRefused as exc:
         raise ExtractionError(f"--dataset-path: {exc}") from None
     frames.images = {model: frames.images[column] for model, column in keys.items()}
@@ -163,6 +164,10 @@ def _reference(runtime: Any, passport: Passport, dataset: Path, writer: _Writer,
     if frames.states is not None:
         vector["input_state_path"] = STATES_FILE
         vector["input_state_hash"] = writer.put(STATES_FILE, _npy(frames.states))
+    if frames.features:
+        paths = {key: f"{VECTOR_DIR}/{key}.npy" for key in sorted(frames.features)}
+        vector["input_feature_paths"] = paths
+        vector["input_feature_hashes"] = {key: writer.put(rel, _npy(frames.features[key])) for key, rel in paths.items()}
     observations = windows(frames, offsets)
     first = np.stack([r.actions[0] for r in run_windows(runtime, observations, SEED)])
     second = np.stack([r.actions[0] for r in run_windows(runtime, observations, SEED)])

@@ -36,6 +36,8 @@ class Observation:
     state: np.ndarray | None = None
     task: str | None = None
     index: int = 0
+    #: Other non-image inputs (e.g. ``observation.environment_state``): key → float32 ``(T, D)``.
+    features: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 @dataclass

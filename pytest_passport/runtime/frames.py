@@ -39,6 +39,7 @@ class ReferenceFrames:
 
     images: dict[str, np.ndarray] = field(default_factory=dict)
     states: np.ndarray | None = None
+    features: dict[str, np.ndarray] = field(default_factory=dict)
     task: str = ""
     episode: int = 0
     first_frame: int = 0
@@ -60,7 +61,8 @@ def windows(frames: ReferenceFrames, offsets: list[int] | None = None) -> list[O
         out.append(Observation(
             images={key: arr[idx] for key, arr in frames.images.items()},
             state=frames.states[idx] if frames.states is not None else None,
-            task=frames.task, index=frames.first_frame + t))
+            task=frames.task, index=frames.first_frame + t,
+            features={key: arr[idx] for key, arr in frames.features.items()}))
     return out
 
 
@@ -83,7 +85,7 @@ def _refuse_synthetic(root: Path, info: dict[str, Any]) -> None:
 
 
 def read_episode(root: Path, image_keys: list[str], state_key: str | None = "observation.state",
-                 episode: int = 0, n_frames: int = N_FRAMES) -> ReferenceFrames:
+                 episode: int = 0, n_frames: int = N_FRAMES, feature_keys: tuple[str, ...] = ()) -> ReferenceFrames:
     """Frames ``0..n_frames-1`` of ``episode`` from a LeRobotDataset v3 folder."""
     root = Path(root)
     info_path = root / "meta" / "info.json"
@@ -101,7 +103,7 @@ def read_episode(root: Path, image_keys: list[str], state_key: str | None = "obs
         raise DatasetRefused(f"{root}/data: no chunk-*/file-*.parquet (only datasets with images inside parquet "
                              "are read without lerobot)")
     rows: list[dict[str, Any]] = []
-    columns = [c for c in [*image_keys, state_key, "episode_index", "frame_index", "task_index"] if c]
+    columns = [c for c in [*image_keys, state_key, *feature_keys, "episode_index", "frame_index", "task_index"] if c]
     for path in files:
         table = pq.read_table(path)
         present = [c for c in columns if c in table.column_names]
@@ -120,6 +122,10 @@ def read_episode(root: Path, image_keys: list[str], state_key: str | None = "obs
         frames.images[key] = np.stack([_decode(r[key]) for r in rows])
     if state_key and state_key in rows[0]:
         frames.states = np.asarray([r[state_key] for r in rows], dtype=np.float32)
+    for key in feature_keys:
+        if key not in rows[0]:
+            raise DatasetRefused(f"{root}: no column {key} (a model input)")
+        frames.features[key] = np.asarray([r[key] for r in rows], dtype=np.float32)
     frames.task = _task(root, rows[0].get("task_index"))
     return frames
 
@@ -163,4 +169,6 @@ def load_vector(checkpoint: Any, passport: Any) -> ReferenceFrames:
             with Image.open(checkpoint.resolve(f"{base}/{camera}_{i:03d}.png")) as image:
                 stack.append(np.asarray(image.convert("RGB"), dtype=np.uint8))
         frames.images[keys.get(camera, camera)] = np.stack(stack)
+    for key, rel in sorted((rtv.extra.get("input_feature_paths") or {}).items()):
+        frames.features[key] = np.load(checkpoint.resolve(rel), allow_pickle=False)
     return frames

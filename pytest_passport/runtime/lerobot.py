@@ -48,10 +48,13 @@ class LeRobotRuntime:
         self.model = cls.from_pretrained(root)
         self.model.to(device)
         self.model.eval()
-        pipeline = import_module("lerobot.processor", checkpoint.root).PolicyProcessorPipeline
-        overrides = {"device_processor": {"device": device}}
-        self.pre = pipeline.from_pretrained(root, config_filename=PROCESSOR_FILES[0], overrides=overrides)
-        self.post = pipeline.from_pretrained(root, config_filename=PROCESSOR_FILES[1])
+        image_keys = {"VISUAL"}
+        self.extra_features = tuple(sorted(
+            key for key, feature in (checkpoint.config.data.get("input_features") or {}).items()
+            if key != "observation.state" and isinstance(feature, dict) and feature.get("type") not in image_keys))
+        self.pre, self.post = factory.make_pre_post_processors(
+            self.model.config, pretrained_path=root,
+            preprocessor_overrides={"device_processor": {"device": device}})
 
     def reset(self) -> None:
         self.model.reset()
@@ -68,6 +71,8 @@ class LeRobotRuntime:
             batch[key] = torch.from_numpy(np.ascontiguousarray(np.moveaxis(frame, -1, 0)))[None]
         if observation.state is not None:
             batch["observation.state"] = torch.as_tensor(np.asarray(observation.state[-1], np.float32))[None]
+        for key, values in observation.features.items():
+            batch[key] = torch.as_tensor(np.asarray(values[-1], np.float32))[None]
         batch["task"] = [observation.task or ""]
         return self.pre(batch)
 
@@ -81,25 +86,38 @@ class LeRobotRuntime:
         return Inference(raw_np, actions, actions)
 
     def norm_steps(self, states: np.ndarray | None = None, images: dict[str, np.ndarray] | None = None) -> list[NormStep]:
+        """Each feature the saved normalizer step normalizes, through lerobot's own transform."""
         import torch
 
-        steps = []
+        steps: list[NormStep] = []
         for index, step in enumerate(getattr(self.pre, "steps", [])):
-            stats = getattr(step, "_tensor_stats", None) or {}
-            if not hasattr(step, "_normalize_observation") and not stats:
+            stats = getattr(step, "_tensor_stats", None)
+            features = getattr(step, "features", None)
+            if not stats or not isinstance(features, dict) or not hasattr(step, "_apply_transform"):
                 continue
-            inverse = next((s for s in getattr(self.post, "steps", []) if hasattr(s, "_tensor_stats")), None)
-            for feature in sorted(stats):
-                def normalize(x: np.ndarray, step: Any = step, feature: str = feature) -> np.ndarray:
-                    t = torch.as_tensor(x, dtype=torch.float32)
-                    return step._apply_transform(t, feature, step._get_feature_type(feature)).numpy()  # noqa: SLF001
+            for key, feature in sorted(features.items()):
+                if key not in stats:
+                    continue
+                mode = getattr(step.norm_map.get(feature.type), "value", "IDENTITY")
+                if str(mode).upper() == "IDENTITY":
+                    continue
 
-                def unnormalize(y: np.ndarray, step: Any = step, feature: str = feature) -> np.ndarray:
-                    t = torch.as_tensor(y, dtype=torch.float32)
-                    return step._apply_transform(t, feature, step._get_feature_type(feature), inverse=True).numpy()  # noqa: SLF001
+                def apply(x: np.ndarray, inverse: bool, step: Any = step, key: str = key, kind: Any = feature.type) -> np.ndarray:
+                    tensor = torch.as_tensor(np.asarray(x), dtype=torch.float32, device=self.device)
+                    out = step._apply_transform(tensor, key, kind, inverse=inverse)  # noqa: SLF001 - lerobot's own math
+                    return out.detach().cpu().double().numpy()
 
-                sample = states if feature == "observation.state" else None
-                steps.append(NormStep(f"step_{index}_{type(step).__name__}:{feature}", feature, "lerobot",
-                                      normalize, unnormalize, None, sample))
-            del inverse
+                sample = states if key == "observation.state" else None
+                if sample is None and key in (images or {}):
+                    sample = np.moveaxis(np.asarray(images[key], np.float64) / 255.0, -1, -3)
+                if sample is None:  # the feature's own training range
+                    low = stats[key].get("min")
+                    high = stats[key].get("max")
+                    if low is not None and high is not None:
+                        t = np.linspace(0.0, 1.0, 11).reshape(-1, *([1] * low.dim()))
+                        sample = low.cpu().double().numpy() + t * (high - low).cpu().double().numpy()
+                clip = 1.0 if str(mode).upper() in ("MIN_MAX", "QUANTILES", "QUANTILE10") else None
+                steps.append(NormStep(f"{type(step).__name__}[{index}]:{key}", key, str(mode).lower(),
+                                      lambda x, apply=apply: apply(x, False), lambda y, apply=apply: apply(y, True),
+                                      clip, sample))
         return steps
