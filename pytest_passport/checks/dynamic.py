@@ -82,7 +82,8 @@ def _observations(ctx: CheckContext, runtime: Any) -> tuple[list[Any], str, Any]
     try:
         frames = load_vector(ctx.checkpoint, ctx.passport)
     except (LookupError, OSError, ValueError):
-        return _synthetic(ctx.passport), "synthetic batch from input_contract", None
+        return _synthetic(ctx.passport, runtime=runtime, checkpoint=ctx.checkpoint), \
+            "synthetic batch from input_contract", None
     return windows(frames, offsets), "reference_test_vector", frames
 
 

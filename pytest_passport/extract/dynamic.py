@@ -182,7 +182,7 @@ def _reference(runtime: Any, passport: Passport, dataset: Path, writer: _Writer,
     return vector, frames
 
 
-def _synthetic(passport: Passport, n: int = 8) -> list[Any]:
+def _synthetic(passport: Passport, n: int = 8, runtime: Any = None, checkpoint: Checkpoint | None = None) -> list[Any]:
     """A calibration batch from the input contract alone (smoke only; never a reference vector)."""
     from ..runtime.base import Observation
 
@@ -198,7 +198,12 @@ def _synthetic(passport: Passport, n: int = 8) -> list[Any]:
         state = None
         if contract and contract.state and contract.state.total_dim:
             state = rng.normal(size=(steps, contract.state.total_dim)).astype(np.float32)
-        out.append(Observation(images=images, state=state, task="", index=i))
+        features = {}
+        config_features = (checkpoint.config.data.get("input_features") or {}) if checkpoint is not None else {}
+        for key in getattr(runtime, "extra_features", ()):
+            shape = (config_features.get(key) or {}).get("shape") or [1]
+            features[key] = rng.normal(size=(steps, *shape)).astype(np.float32)
+        out.append(Observation(images=images, state=state, task="", index=i, features=features))
     return out
 
 
@@ -238,12 +243,10 @@ def measure(runtime: Any, passport: Passport, checkpoint: Checkpoint, calibratio
 
     batch = runtime.make_batch(calibration[0])
     sample = m.infer_seeded(runtime, calibration[0])
-    feeder = getattr(runtime, "feeder", None) or getattr(getattr(runtime, "base", None), "feeder", None)
-    action_norm = getattr(feeder, "action_norm", None)
-    stats = {"min": action_norm.low, "max": action_norm.high} if action_norm is not None and action_norm.low is not None else None
-    clip = passport.output_spec.inference_parameters.clip_sample_range if (
-        passport.output_spec and passport.output_spec.inference_parameters
-        and passport.output_spec.inference_parameters.clip_sample) else getattr(action_norm, "clip", None)
+    stats, clip = runtime.action_bounds()
+    parameters = passport.output_spec.inference_parameters if passport.output_spec else None
+    if parameters is not None and parameters.clip_sample and parameters.clip_sample_range:
+        clip = parameters.clip_sample_range  # the sampler clips normalized actions to this bound
     return {
         "hierarchy": m.module_hierarchy(runtime.model),
         "parameters": m.parameter_summary(runtime.model),
@@ -288,7 +291,8 @@ def splice(passport: Passport, checkpoint: Path, device: str = "auto", dataset_p
     if frames is not None:
         calibration, source = windows(frames, offsets), f"reference frames ({frames.source})"
     else:
-        calibration, source = _synthetic(merged), "synthetic batch from input_contract (no --dataset-path)"
+        calibration, source = _synthetic(merged, runtime=runtime, checkpoint=view), \
+            "synthetic batch from input_contract (no --dataset-path)"
     facts = measure(runtime, merged, view, calibration, source)
     versions, cuda = library_versions(runtime.class_path)
     identity = data.setdefault("model_identity", {}) or {}

@@ -97,5 +97,9 @@ class Runtime(Protocol):
     def infer(self, batch: Any) -> Inference:
         """Run the public inference path on ``batch``."""
 
-    def norm_steps(self) -> list[NormStep]:
-        """The normalize steps the runtime applies, with the checkpoint's own stats."""
+    def norm_steps(self, states: np.ndarray | None = None,
+                   images: dict[str, np.ndarray] | None = None) -> list[NormStep]:
+        """The normalize steps the runtime applies, with the checkpoint's own stats (samples: real data)."""
+
+    def action_bounds(self) -> tuple[dict[str, np.ndarray] | None, float | None]:
+        """Training action ``{"min", "max"}`` and the clip bound of normalized outputs, when known."""

@@ -95,5 +95,8 @@ class ClassPathRuntime:
         unnormalized, actions = self.feeder.postprocess(raw, fed.state_now)
         return Inference(raw, unnormalized, actions)
 
+    def action_bounds(self) -> tuple[dict[str, np.ndarray] | None, float | None]:
+        return self.feeder.action_bounds()
+
     def norm_steps(self, states: np.ndarray | None = None, images: dict[str, np.ndarray] | None = None) -> list[NormStep]:
         return self.feeder.norm_steps(states, images)

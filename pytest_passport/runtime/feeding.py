@@ -228,6 +228,12 @@ class ContractFeeder:
             actions[..., dims] += state_now[dims]
         return unnormalized, actions
 
+    def action_bounds(self) -> tuple[dict[str, np.ndarray] | None, float | None]:
+        """Training action min/max (when the stats have them) and the normalized clip bound."""
+        norm = self.action_norm
+        stats = {"min": norm.low, "max": norm.high} if norm.mode == "min_max" else None
+        return stats, norm.clip
+
     def norm_steps(self, states: np.ndarray | None = None, images: dict[str, np.ndarray] | None = None) -> list[NormStep]:
         steps = []
         for camera in self.cameras:

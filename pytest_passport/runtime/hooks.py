@@ -96,6 +96,14 @@ class HookRuntime:
         unnormalized, actions = self.feeder.postprocess(raw, fed.state_now)
         return Inference(raw, unnormalized, actions)
 
+    def action_bounds(self) -> tuple[Any, float | None]:
+        if self.base is not None:
+            return self.base.action_bounds()
+        try:
+            return self.feeder.action_bounds()
+        except RuntimeUnavailable:
+            return None, None
+
     def norm_steps(self, states: np.ndarray | None = None, images: dict[str, np.ndarray] | None = None) -> list[NormStep]:
         if self.base is not None:
             return self.base.norm_steps(states, images)

@@ -85,6 +85,19 @@ class LeRobotRuntime:
         raw_np, actions = to_numpy(raw), to_numpy(out)
         return Inference(raw_np, actions, actions)
 
+    def action_bounds(self) -> tuple[dict[str, np.ndarray] | None, float | None]:
+        """The unnormalizer's action min/max, and 1.0 when actions are MIN_MAX-normalized."""
+        for step in getattr(self.post, "steps", []):
+            stats = (getattr(step, "_tensor_stats", None) or {}).get("action")
+            norm_map = getattr(step, "norm_map", None)
+            if not stats or not norm_map:
+                continue
+            mode = str(getattr(next((m for t, m in norm_map.items() if getattr(t, "value", t) == "ACTION"), None),
+                               "value", "IDENTITY")).upper()
+            bounds = {k: stats[k].detach().cpu().double().numpy() for k in ("min", "max") if k in stats}
+            return (bounds or None), (1.0 if mode in ("MIN_MAX", "QUANTILES", "QUANTILE10") else None)
+        return None, None
+
     def norm_steps(self, states: np.ndarray | None = None, images: dict[str, np.ndarray] | None = None) -> list[NormStep]:
         """Each feature the saved normalizer step normalizes, through lerobot's own transform."""
         import torch
