@@ -39,7 +39,9 @@ from .extract import (
     StaticOptions,
     extract_static,
 )
+from .extract._common import Notes
 from .extract.static import ParentRef, open_checkpoint
+from .extract.summary import unfilled_fields
 from .hashing import sha256_bytes
 from .schema import (
     PASSPORT_FILENAME,
@@ -239,6 +241,11 @@ def generate(ns: argparse.Namespace, datasets: tuple[DatasetRef, ...]) -> int:
     extraction = extract_static(checkpoint, options)
     if ns.dynamic:
         extraction.passport = run_dynamic(extraction.passport, checkpoint, ns.device, ns.dataset_path)
+        still_open = {path for path, _ in unfilled_fields(extraction.passport, Notes())}
+        extraction.notes.unfilled = [(path, who) for path, who in extraction.notes.unfilled
+                                     if not who.startswith("phase 2") and (path in still_open or path.startswith("provenance"))
+                                     and not (path.startswith("model_identity.class") and extraction.passport.model_identity
+                                              and extraction.passport.model_identity.class_name)]
     text = checked_text(extraction.passport, output)
     replaced = output.exists()
     write_atomic(output, text)
