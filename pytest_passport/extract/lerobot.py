@@ -11,23 +11,35 @@ What comes from where:
   at inference and their ``state_file``, whose sha256 is the stats fingerprint. Inputs point at
   the preprocessor's normalizer file, actions at the postprocessor's unnormalizer file (the one
   that turns model output into robot commands).
-* Delta indices are properties of LeRobot's policy classes, not config fields; they are
-  recomputed here per policy type (:data:`DELTA_INDICES`).
+* Per-type knowledge (class path, chunk key, steps executed per call, delta-index rule,
+  crop/resize keys, padding dims, image normalization inside processor steps) comes from
+  :mod:`pytest_passport.policies`, the table the checks read too. Delta indices are properties
+  of LeRobot's policy classes, not config fields, so they are recomputed from it.
 
 Environment-state inputs (``type: ENV``, e.g. ``observation.environment_state``) are neither a
 camera nor part of the proprioceptive state vector that ``input_contract.state.total_dim``
 describes (validators compare that with ``observation.state`` alone), so they go in an
 ``input_contract.environment_state`` extension block shaped like a StateSpec (``key``,
 ``total_dim``, ``normalization``) and, like every input, into ``forward_graph``.
+
+Extension keys (the schema has no field; readers keep them in the block's ``extra``):
+
+* ``input_contract.state.padded_dim`` / ``input_contract.actions.padded_dim``: ``max_state_dim``
+  / ``max_action_dim`` the model zero-pads the vector to (SmolVLA, PI0, X-VLA, GR00T);
+* ``output_spec.inference_parameters.extra``: ``action_repeats`` (TD-MPC ``n_action_repeats``),
+  ``horizon_kind`` (``planning`` for TD-MPC, ``single_step`` for a policy without a chunk);
+* ``input_contract.images[].normalization`` of an image normalized by a processor step (X-VLA's
+  ``xvla_imagenet_normalize``) records that step's mode and statistics, not the normalizer's
+  ``IDENTITY``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
+from .. import policies
 from ..checkpoint import PROCESSOR_FILES, Checkpoint
 from ..errors import DocumentError
 from ..schema import (
@@ -56,22 +68,6 @@ ACTION_KEY = "action"
 TRAIN_CONFIG = "train_config.json"
 #: Loader every ``lerobot-train`` run uses (module path of LeRobot 0.4+).
 LOADER_CLASS = "lerobot.datasets.lerobot_dataset.LeRobotDataset"
-#: Config keys naming the action chunk length, first present wins (never ``n_action_steps``,
-#: which counts the steps of a chunk that are executed).
-HORIZON_KEYS = ("horizon", "chunk_size", "action_horizon", "action_chunk_size")
-
-#: Policy type -> (module, class) in LeRobot 0.4+ (``lerobot.policies.factory.get_policy_class``).
-POLICY_CLASSES: dict[str, tuple[str, str]] = {
-    "act": ("lerobot.policies.act.modeling_act", "ACTPolicy"),
-    "diffusion": ("lerobot.policies.diffusion.modeling_diffusion", "DiffusionPolicy"),
-    "pi0": ("lerobot.policies.pi0.modeling_pi0", "PI0Policy"),
-    "pi05": ("lerobot.policies.pi05.modeling_pi05", "PI05Policy"),
-    "sac": ("lerobot.policies.sac.modeling_sac", "SACPolicy"),
-    "smolvla": ("lerobot.policies.smolvla.modeling_smolvla", "SmolVLAPolicy"),
-    "tdmpc": ("lerobot.policies.tdmpc.modeling_tdmpc", "TDMPCPolicy"),
-    "vqbet": ("lerobot.policies.vqbet.modeling_vqbet", "VQBeTPolicy"),
-}
-
 #: Statistics each normalization mode reads from the normalizer state file.
 REQUIRED_STATS: dict[str, tuple[str, ...]] = {
     "MEAN_STD": ("mean", "std"),
@@ -167,8 +163,18 @@ class LeRobotConfig:
     outputs: list[Feature]
     normalization_mapping: dict[str, str]
     n_obs_steps: int | None
+    #: Chunk length (planning horizon for TD-MPC); ``None`` for a single-step policy.
     horizon: int | None
+    #: Actions executed per model call (``n_action_steps``; 1 for a single-step policy).
     n_action_steps: int | None
+
+    @property
+    def rules(self) -> policies.PolicyType:
+        return policies.rules(self.reader.data)
+
+    @property
+    def known(self) -> bool:
+        return policies.lookup(self.policy_type) is not None
 
     def feature(self, key: str) -> Feature | None:
         return next((f for f in self.inputs + self.outputs if f.key == key), None)
@@ -193,7 +199,9 @@ def _features(reader: ConfigReader, key: str) -> list[Feature]:
 
 def read_config(reader: ConfigReader) -> LeRobotConfig:
     mapping = reader.string_map("normalization_mapping") or {}
-    horizon = next((h for key in HORIZON_KEYS if (h := reader.positive_integer(key))), None)
+    for key in (*policies.HORIZON_KEYS, "n_action_steps"):
+        reader.positive_integer(key)  # a present horizon must be a positive integer: refuse otherwise
+    found = policies.config_horizon(reader.data)
     return LeRobotConfig(
         reader=reader,
         policy_type=reader.string("type"),
@@ -201,8 +209,8 @@ def read_config(reader: ConfigReader) -> LeRobotConfig:
         outputs=_features(reader, "output_features"),
         normalization_mapping={k.upper(): v.upper() for k, v in mapping.items()},
         n_obs_steps=reader.positive_integer("n_obs_steps"),
-        horizon=horizon,
-        n_action_steps=reader.positive_integer("n_action_steps"),
+        horizon=found[1] if found else None,
+        n_action_steps=policies.executed_steps(reader.data),
     )
 
 
@@ -328,39 +336,22 @@ def _renames(pipelines: Pipelines) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
 
 
-@dataclass(frozen=True)
-class ImageGeometry:
-    """Resize and crop the model applies to every camera, from the config."""
-
-    resize: list[int] | None = None
-    resize_operation: str | None = None
-    crop: dict[str, Any] | None = None
-    augmentations: list[str] | None = None
-
-
-#: Config keys naming the encoder input size, and how each policy family resizes.
-RESIZE_KEYS = (("resize_shape", "resize"), ("image_resolution", "resize_with_padding"),
-               ("resize_imgs_with_padding", "resize_with_padding"))
-
-
-def image_geometry(reader: ConfigReader) -> ImageGeometry:
-    geometry = ImageGeometry()
-    for key, operation in RESIZE_KEYS:
-        if (shape := reader.shape(key)) is not None:
-            geometry = ImageGeometry(resize=shape, resize_operation=operation)
-            break
-    crop_shape = reader.shape("crop_shape")
-    if crop_shape is None:
-        return geometry
-    # Diffusion/VQ-BeT crop randomly while training and centre-crop at inference.
-    random_crop = bool(reader.boolean("crop_is_random"))
-    mode = "random_in_training_center_at_inference" if random_crop else "center"
-    return ImageGeometry(geometry.resize, geometry.resize_operation, crop={"shape": crop_shape, "mode": mode},
-                         augmentations=["random_crop"] if random_crop else None)
+def _image_normalization(ctx: NormContext, feature: Feature) -> dict[str, Any] | None:
+    """The normalizer's descriptor, or that of a processor step that normalizes images itself."""
+    descriptor = ctx.descriptor(feature, None)
+    for step in ctx.pipelines.pre:
+        applied = policies.step_image_normalization(step.name)
+        keys = step.config.get("image_keys")
+        if applied is not None and (not isinstance(keys, list) or feature.key in keys):
+            if descriptor is not None and descriptor.get("type") not in (None, "IDENTITY"):
+                ctx.notes.warn(f"{feature.key}: normalized twice ({step.where} and {descriptor.get('applied_by')})")
+                return descriptor
+            return {**applied, "applied_by": step.where}
+    return descriptor
 
 
 def build_images(ctx: NormContext, renames: dict[str, str]) -> list[ImageSpec]:
-    geometry = image_geometry(ctx.config.reader)
+    geometry = policies.image_geometry(ctx.config.reader.data)
     images: list[ImageSpec] = []
     for feature in sorted(ctx.config.inputs_of("VISUAL"), key=lambda f: f.key):
         aliases = sorted(data for data, model in renames.items() if model == feature.key)
@@ -374,7 +365,7 @@ def build_images(ctx: NormContext, renames: dict[str, str]) -> list[ImageSpec]:
             channel_layout="CHW",
             dtype="float32",
             value_range=[0.0, 1.0],
-            normalization=ctx.descriptor(feature, None),
+            normalization=_image_normalization(ctx, feature),
             augmentations_in_training=list(geometry.augmentations) if geometry.augmentations else None,
         ))
     return images
@@ -389,10 +380,12 @@ def build_state(ctx: NormContext) -> StateSpec | None:
     if feature is None:
         return None
     dim = _first_dim(feature)
+    padded, _ = policies.padding_dims(ctx.config.reader.data)
     return StateSpec(
         total_dim=dim,
         sub_keys=[{"key": STATE_KEY, "dim": dim}] if dim is not None else None,
         normalization=ctx.descriptor(feature, dim),
+        extra={"padded_dim": padded} if padded is not None else {},
     )
 
 
@@ -420,68 +413,27 @@ def build_actions(ctx: NormContext) -> ActionSpec | None:
     if feature is None:
         return None
     dim = _first_dim(feature)
+    _, padded = policies.padding_dims(ctx.config.reader.data)
     return ActionSpec(
         total_dim=dim,
         horizon=ctx.config.horizon,
         sub_keys=[{"key": ACTION_KEY, "dim": dim}] if dim is not None else None,
         normalization=ctx.descriptor(feature, dim),
+        extra={"padded_dim": padded} if padded is not None else {},
     )
 
 
-def _span(start: int, stop: int) -> list[int]:
-    return list(range(start, stop))
-
-
-DeltaIndices = tuple[list[int] | None, list[int] | None]
-
-
-def _chunk_deltas(c: ConfigReader) -> DeltaIndices:
-    """ACT, PI0, PI0.5: no observation history; actions 0..chunk_size-1."""
-    return None, _span(0, c.integer("chunk_size") or 0) or None
-
-
-def _smolvla_deltas(c: ConfigReader) -> DeltaIndices:
-    return [0], _span(0, c.integer("chunk_size") or 0) or None
-
-
-def _diffusion_deltas(c: ConfigReader) -> DeltaIndices:
-    first = 1 - (c.integer("n_obs_steps") or 1)
-    return _span(first, 1), _span(first, first + (c.integer("horizon") or 0)) or None
-
-
-def _vqbet_deltas(c: ConfigReader) -> DeltaIndices:
-    first = 1 - (c.integer("n_obs_steps") or 1)
-    last = (c.integer("n_action_pred_token") or 0) + (c.integer("action_chunk_size") or 0) - 1
-    return _span(first, 1), _span(first, last) or None
-
-
-def _tdmpc_deltas(c: ConfigReader) -> DeltaIndices:
-    horizon = c.integer("horizon") or 0
-    return _span(0, horizon + 1), _span(0, horizon) or None
-
-
-#: Policy type -> (observation_delta_indices, action_delta_indices), mirroring the properties of
-#: each LeRobot config class; ``None`` where the class returns ``None``.
-DELTA_INDICES: dict[str, Callable[[ConfigReader], DeltaIndices]] = {
-    "act": _chunk_deltas,
-    "diffusion": _diffusion_deltas,
-    "pi0": _chunk_deltas,
-    "pi05": _chunk_deltas,
-    "smolvla": _smolvla_deltas,
-    "tdmpc": _tdmpc_deltas,
-    "vqbet": _vqbet_deltas,
-}
-
-
-def build_temporal(config: LeRobotConfig) -> TemporalSpec | None:
-    rule = DELTA_INDICES.get(config.policy_type or "")
+def build_temporal(config: LeRobotConfig, notes: Notes) -> TemporalSpec | None:
     n_obs = config.n_obs_steps
-    if rule is not None:
-        observation, action = rule(config.reader)
+    deltas = policies.delta_indices(config.reader.data)
+    if deltas is not None:
+        observation, action = deltas
     else:
-        # Unknown policy class: only a history longer than one frame implies offsets.
-        observation = _span(1 - n_obs, 1) if n_obs and n_obs > 1 else None
+        # Rule not known for this type: only a history longer than one frame implies offsets.
+        observation = list(range(1 - n_obs, 1)) if n_obs and n_obs > 1 else None
         action = None
+        notes.leave("input_contract.temporal.action_delta_indices",
+                    f"human: the delta-index rule of LeRobot policy type {config.policy_type!r} is not known to this tool")
     if n_obs is None and observation is None and action is None:
         return None
     extra = {"action_delta_indices": action} if action is not None else {}
@@ -505,16 +457,19 @@ def build_language(pipelines: Pipelines, reader: ConfigReader) -> LanguageSpec |
 def build_identity(config: LeRobotConfig, pipelines: Pipelines, notes: Notes) -> ModelIdentity:
     policy_type = config.policy_type or "unknown"
     identity = ModelIdentity(extra={"lerobot_policy_type": policy_type})
-    known = POLICY_CLASSES.get(policy_type)
-    if known is None:
+    known = policies.lookup(config.policy_type)
+    if known is None or known.class_name is None:
+        notes.warn(f"LeRobot policy type {policy_type!r} is unknown to this tool: generic rules were used")
         notes.leave("model_identity.class_module/class_name",
                     f"human: LeRobot policy type {policy_type!r} is not in the known table")
-    elif not pipelines.present:
+        return identity
+    identity.extra["policy_table_read_from"] = f"lerobot {known.read_from}"
+    if not pipelines.present:
         # Before 0.4 the classes lived under lerobot.common.policies and no processors were saved.
-        identity.class_name = known[1]
+        identity.class_name = known.class_name
         notes.leave("model_identity.class_module", "human: no processor pipelines (pre-0.4 layout?), module path unknown")
     else:
-        identity.class_module, identity.class_name = known
+        identity.class_module, identity.class_name = known.class_module, known.class_name
     return identity
 
 
@@ -553,7 +508,11 @@ def build_forward_graph(config: LeRobotConfig, with_language: bool) -> ForwardGr
     keys = sorted(f.key for f in config.inputs)
     shapes = {f.key: [1, steps, *f.shape] for f in sorted(config.inputs, key=lambda f: f.key) if f.shape}
     action = _first_dim(config.feature(ACTION_KEY))
-    outputs = {ACTION_KEY: [1, config.horizon, action]} if action is not None and config.horizon else None
+    outputs = None
+    if action is not None and config.horizon:
+        outputs = {ACTION_KEY: [1, config.horizon, action]}
+    elif action is not None and config.rules.single_step:
+        outputs = {ACTION_KEY: [1, action]}
     return ForwardGraph(
         expected_input_keys=keys + (["task"] if with_language else []),
         sample_input_shapes=shapes or None,
@@ -566,10 +525,22 @@ def build_forward_graph(config: LeRobotConfig, with_language: bool) -> ForwardGr
 
 def _chunk_fields(config: LeRobotConfig) -> dict[str, Any]:
     ensemble = config.reader.number("temporal_ensemble_coeff")
+    rules = config.rules
+    extra: dict[str, Any] = {"temporal_ensemble_coeff": ensemble} if ensemble is not None else {}
+    if (repeats := policies.action_repeats(config.reader.data)) is not None:
+        extra["action_repeats"] = repeats
+    if rules.single_step:
+        aggregation, extra["horizon_kind"] = "single_step", "single_step"
+    elif ensemble is not None:
+        aggregation = "temporal_ensemble"
+    else:
+        aggregation = "whole_chunk" if rules.executed == "chunk" else "first_n_action_steps"
+    if rules.planning_horizon:
+        extra["horizon_kind"] = "planning"
     return {
-        "chunk_aggregation": "temporal_ensemble" if ensemble is not None else "first_n_action_steps",
+        "chunk_aggregation": aggregation,
         "chunks_executed_per_inference": config.n_action_steps,
-        "extra": {"temporal_ensemble_coeff": ensemble} if ensemble is not None else None,
+        "extra": extra or None,
     }
 
 
@@ -590,7 +561,9 @@ def _diffusion_parameters(reader: ConfigReader) -> dict[str, Any]:
 
 
 def _flow_parameters(reader: ConfigReader) -> dict[str, Any]:
-    return {"type": "flow_matching", "num_inference_steps": reader.integer("num_inference_steps") or reader.integer("num_steps")}
+    steps = next((v for key in ("num_inference_steps", "num_steps", "num_integration_steps", "num_denoising_steps")
+                  if (v := reader.integer(key))), None)
+    return {"type": "flow_matching", "num_inference_steps": steps}
 
 
 def build_inference_parameters(config: LeRobotConfig) -> InferenceParameters:
@@ -601,8 +574,11 @@ def build_inference_parameters(config: LeRobotConfig) -> InferenceParameters:
         specific = {"type": "regression"}
     elif kind == "diffusion":
         specific = _diffusion_parameters(config.reader)
-    elif kind in ("pi0", "pi05", "smolvla"):
+    elif kind in ("pi0", "pi05", "smolvla", "xvla"):
         specific = _flow_parameters(config.reader)
+    elif kind == "multi_task_dit":
+        objective = config.reader.string("objective")
+        specific = _flow_parameters(config.reader) if objective == "flow_matching" else _diffusion_parameters(config.reader)
     extra = {**(fields.pop("extra") or {}), **(specific.pop("extra", None) or {})}
     fields.update({k: v for k, v in specific.items() if v is not None})
     return InferenceParameters(**fields, extra=extra or None)
@@ -648,11 +624,12 @@ def _step_transform(step: Step, direction: str, digests: FileDigests) -> Transfo
 
 def _model_image_steps(reader: ConfigReader) -> list[TransformStep]:
     """Resize and crop done inside the model's forward, after the preprocessor."""
-    geometry = image_geometry(reader)
+    geometry = policies.image_geometry(reader.data)
     steps: list[TransformStep] = []
     if geometry.resize is not None:
         steps.append(TransformStep(name="resize_images", applies_to="all_images", operation=geometry.resize_operation,
-                                   direction="input", parameters={"target_hw": geometry.resize, "applied_in": "model"},
+                                   direction="input", parameters={"target_hw": geometry.resize, "config_key": geometry.resize_key,
+                                               "applied_in": "model"},
                                    check_type="static", check_description="target size equals images[].encoder_resize"))
     if geometry.crop is not None:
         steps.append(TransformStep(name="crop_images", applies_to="all_images", operation="center_crop",
@@ -719,7 +696,7 @@ def extract(checkpoint: Checkpoint, reader: ConfigReader, digests: FileDigests, 
         state=build_state(ctx),
         actions=build_actions(ctx),
         language=language,
-        temporal=build_temporal(config),
+        temporal=build_temporal(config, notes),
     )
     if (environment := build_environment_state(ctx)) is not None:
         contract.extra["environment_state"] = environment
