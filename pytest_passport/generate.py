@@ -211,7 +211,9 @@ def print_summary(extraction: Extraction, output: Path, replaced: bool, out: Tex
     print(f"  images: {images}, training datasets: {datasets}", file=out)
     for label, value in (("training commit", provenance.training_repo_commit if provenance else None),
                          ("deployment commit", provenance.deployment_repo_commit if provenance else None),
-                         ("passport tool commit", provenance.passport_creation_repo_commit if provenance else None)):
+                         ("passport tool commit", (provenance.passport_creation_repo_commit
+                                                   or provenance.extra.get("passport_creation_tool_version"))
+                          if provenance else None)):
         print(f"  {label}: {value or 'not set'}", file=out)
     unfilled = extraction.notes.unfilled
     print(f"Left null ({len(unfilled)} fields) and who fills them:", file=out)

@@ -331,7 +331,7 @@ def image_geometry(config: Config) -> ImageGeometry:
         # Diffusion/VQ-BeT/Multi-Task DiT crop randomly while training and centre-crop at inference.
         random_crop = bool(config.get(entry.crop_random_key or "")) if entry.crop_random_key else False
         mode = "random_in_training_center_at_inference" if random_crop else "center"
-        crop = {"shape": crop_shape, "mode": mode, "config_key": entry.crop_key}
+        crop = {"shape": crop_shape, "mode": mode}
         augmentations = ["random_crop"] if random_crop else None
     if resize is None:
         return ImageGeometry(crop=crop, augmentations=augmentations)

@@ -31,7 +31,7 @@ from ..schema import (
 from . import hf, lerobot, metta, reference
 from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, dataset_spec
 from .dataset import LocalDataset, apply_dataset, read_local_dataset
-from .git import RepoState, describe_changes, read_repo, tool_repo
+from .git import TOOL_VERSION_KEY, RepoState, describe_changes, read_repo, tool_repo, tool_version
 from .integrity import FileDigests, declared_files, hash_files, weight_integrity
 from .summary import unfilled_fields
 from .tensors import (
@@ -189,6 +189,7 @@ def build_provenance(options: StaticOptions, layout: LayoutResult, checkpoint: C
         deployment_repo_commit=deployment.commit if deployment else None,
         extra=dict(layout.provenance_extra),
     )
+    provenance.extra[TOOL_VERSION_KEY] = tool_version()
     if options.parent is not None and not provenance.parent_description:
         provenance.parent_description = options.parent.description
     if training is not None:

@@ -33,7 +33,8 @@ def test_metta_identity_and_weights(metta_bundle: Path, generate: Generate) -> N
     assert passport.model_internals.parameters.summary.extra["files"] == ["weights.safetensors"]
     assert passport.model_internals.state_dict.found_keys_count == 4
     assert [f.path for f in passport.declared_files] == ["policy_spec.json", "weights.safetensors"]
-    assert passport.provenance.extra == {"metta_run": "demo-run", "metta_epoch": 3}
+    assert passport.provenance.extra == {"metta_run": "demo-run", "metta_epoch": 3,
+                                         "passport_creation_tool_version": "pytest-passport==0.1.0"}
     assert passport.provenance.config_snapshot_path == "policy_spec.json"
 
 

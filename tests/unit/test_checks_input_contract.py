@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import shutil
@@ -109,8 +110,10 @@ def test_vs_config_mismatches_fail(make_checkpoint, run_check, act_config, claim
 def test_vs_config_ignores_n_action_steps(make_checkpoint, run_check, act_config):
     """horizon 16 with n_action_steps 8 matches a passport horizon of 16 (spec §8.5 fix)."""
     del act_config["chunk_size"]
-    act_config.update(horizon=16, n_action_steps=8)
-    finding = run_check(input_contract_vs_config, make_checkpoint(contract(actions={"horizon": 16}), config=act_config))
+    act_config.update(type="diffusion", horizon=16, n_action_steps=8)
+    claims = copy.deepcopy(MATCHING)
+    claims["input_contract"]["actions"]["horizon"] = 16
+    finding = run_check(input_contract_vs_config, make_checkpoint(claims, config=act_config))
     assert finding.status is Status.PASS
     assert "agrees with config.json" in finding.message
 
@@ -355,11 +358,12 @@ def test_camera_identity_no_images_is_not_checked(make_checkpoint, run_check):
     [
         ({"horizon": 16, "n_action_steps": 8}, Status.PASS, "horizon 16, n_action_steps 8 <= horizon"),
         ({"chunk_size": 10, "n_action_steps": 10}, Status.PASS, "horizon 10"),
-        ({"chunk_size": 10, "horizon": 16}, Status.FAIL, "chunk_size 10 != horizon 16"),
+        ({"chunk_size": 10, "horizon": 16}, Status.FAIL, "horizon 16 != chunk_size 10"),
         ({"horizon": 16, "n_action_steps": 17}, Status.FAIL, "n_action_steps 17 > horizon 16"),
         ({"horizon": 16, "n_action_steps": 0}, Status.FAIL, "n_action_steps 0 is not a positive integer"),
         ({"action_horizon": "16"}, Status.FAIL, "action_horizon '16' is not a positive integer"),
-        ({"n_action_steps": 8, "input_features": {}}, Status.FAIL, "declares no chunk_size/horizon/action_horizon"),
+        ({"n_action_steps": 8, "input_features": {}}, Status.FAIL,
+         "declares no horizon/chunk_size/action_horizon/action_chunk_size"),
         ({"architectures": ["LlamaForCausalLM"]}, Status.NOT_CHECKED, "not a policy config"),
     ],
 )
