@@ -7,7 +7,6 @@ with :mod:`.model_internals`.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -253,22 +252,11 @@ def input_contract_vs_norm_stats(ctx: CheckContext) -> Finding:
     return Finding.passed(name, f"normalization stats match for {', '.join(checked)}", checked=checked)
 
 
-def hf_hub_cache() -> Path:
-    """The Hugging Face hub cache directory, honouring HF_HUB_CACHE / HF_HOME like huggingface_hub."""
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if os.environ.get(var):
-            return Path(os.environ[var]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    xdg = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
-    return Path(xdg).expanduser() / "huggingface" / "hub"
-
-
 def _cached_dataset(spec: TrainingDatasetSpec) -> Path | None:
     """``datasets--<org>--<name>/snapshots/<commit>``, or the only snapshot there is."""
     if not spec.repo or not REPO.match(spec.repo):
         return None
-    snapshots = hf_hub_cache() / f"datasets--{spec.repo.replace('/', '--')}" / "snapshots"
+    snapshots = policies.hf_hub_cache() / f"datasets--{spec.repo.replace('/', '--')}" / "snapshots"
     if spec.commit and COMMIT.match(spec.commit) and (snapshots / spec.commit).is_dir():
         return snapshots / spec.commit
     try:
@@ -280,13 +268,7 @@ def _cached_dataset(spec: TrainingDatasetSpec) -> Path | None:
 
 def _dataset_image_chw(feature: dict[str, Any]) -> list[Any] | None:
     """A dataset image shape in C,H,W order (datasets store H,W,C unless ``names`` say otherwise)."""
-    shape = _shape(feature)
-    if not shape or len(shape) != 3:
-        return shape
-    names = feature.get("names")
-    if isinstance(names, list) and names and str(names[0]).lower() in ("channel", "channels", "c"):
-        return list(shape)
-    return [shape[2], shape[0], shape[1]]
+    return policies.dataset_image_chw(_shape(feature), feature.get("names"))
 
 
 @check("input_contract_vs_dataset", section=SECTION, category=CATEGORY)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pytest_passport import __version__
+
 import json
 import math
 from pathlib import Path
@@ -34,7 +36,7 @@ def test_metta_identity_and_weights(metta_bundle: Path, generate: Generate) -> N
     assert passport.model_internals.state_dict.found_keys_count == 4
     assert [f.path for f in passport.declared_files] == ["policy_spec.json", "weights.safetensors"]
     assert passport.provenance.extra == {"metta_run": "demo-run", "metta_epoch": 3,
-                                         "passport_creation_tool_version": "pytest-passport==0.1.0"}
+                                         "passport_creation_tool_version": f"pytest-passport=={__version__}"}
     assert passport.provenance.config_snapshot_path == "policy_spec.json"
 
 
