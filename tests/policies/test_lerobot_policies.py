@@ -115,3 +115,11 @@ def test_single_step_policy_records_no_chunk(signed: Callable[[str], Path]) -> N
     passport = load_passport(signed("gaussian_actor"))
     assert passport.output_spec.inference_parameters.chunk_aggregation == "single_step"
     assert passport.model_internals.forward_graph.sample_output_shapes == {"action": [1, 7]}
+
+
+def test_checkpoint_without_passport_is_never_loadable(copy_policy, cli) -> None:
+    """A real checkpoint with no MODEL_PASSPORT.json exits 1 even without --require-signoff, saying what to run."""
+    result = cli("validate-checkpoint", copy_policy("act"))
+    assert result.ret == 1
+    assert "run generate-passport" in result.stdout.str()
+    assert "LOADABLE" not in result.stdout.str().replace("NOT LOADABLE", "")
