@@ -15,6 +15,7 @@ from ..errors import DocumentError, UnsafePathError
 from ..findings import Finding
 from ..schema import InputContract, TrainingDatasetSpec
 from ._base import COMMIT, NULL_COMMIT, REPO, SHA256, CheckContext, check, no_passport
+from ._contract import missing_from_contract
 from ._config import (
     _dict,
     _is_int,
@@ -41,63 +42,6 @@ def _contract(ctx: CheckContext) -> InputContract:
 
 
 # --------------------------------------------------------------------------- passport checks
-
-
-def _contract_extra_inputs(ic: InputContract) -> dict[str, dict[str, Any]]:
-    """Extension input blocks by key: ``environment_state`` (one block or ``{"inputs": [...]}``) and ``other_inputs``."""
-    found: dict[str, dict[str, Any]] = {}
-    env = _dict(ic.extra.get("environment_state"))
-    for block in env.get("inputs") if isinstance(env.get("inputs"), list) else [env]:
-        if isinstance(block, dict) and isinstance(block.get("key"), str):
-            found[block["key"]] = {**block, "_field": "input_contract.environment_state"}
-    for block in ic.extra.get("other_inputs") or []:
-        if isinstance(block, dict) and isinstance(block.get("key"), str):
-            found[block["key"]] = {**block, "_field": "input_contract.other_inputs"}
-    return found
-
-
-def _missing_from_contract(config: dict[str, Any], ic: InputContract) -> list[dict[str, Any]]:
-    """Config features (LeRobot ``input_features``/``output_features``) without a contract entry of their shape."""
-    problems: list[dict[str, Any]] = []
-    images = {image.key: image for image in ic.images or [] if image is not None and image.key}
-    extras = _contract_extra_inputs(ic)
-
-    def missing(key: str, shape: Any, where: str) -> None:
-        problems.append({"kind": "config_feature_missing_from_contract", "config_key": key, "config": shape,
-                         "message": f"config feature {key} {shape} has no entry in {where}"})
-
-    def differs(field: str, ours: Any, key: str, theirs: Any) -> None:
-        problems.append({"kind": "config_feature_shape_mismatch", "field": field, "passport": ours, "config_key": key,
-                         "config": theirs, "message": f"{field} {ours} != config feature {key} {theirs}"})
-
-    features = {**input_features(config), **output_features(config)}
-    for key, feature in features.items():
-        kind, shape = str(_dict(feature).get("type", "")).upper(), _shape(feature)
-        dim = _first_dim(feature)
-        if kind == "VISUAL":
-            if key not in images:
-                missing(key, shape, "input_contract.images")
-        elif key == "observation.state":
-            if ic.state is None or ic.state.total_dim is None:
-                missing(key, shape, "input_contract.state")
-        elif key == "action" or kind == "ACTION":
-            if ic.actions is None or ic.actions.total_dim is None:
-                missing(key, shape, "input_contract.actions")
-        elif key not in extras:
-            missing(key, shape, "input_contract.environment_state/other_inputs")
-        else:
-            block = extras[key]
-            ours = block.get("shape") if block.get("shape") is not None else (
-                [block["total_dim"]] if _is_int(block.get("total_dim")) else None)
-            if ours is not None and shape is not None and list(ours) != list(shape):
-                differs(f"{block['_field']} {key} shape", ours, key, shape)
-            elif block.get("total_dim") is not None and dim is not None and block["total_dim"] != dim:
-                differs(f"{block['_field']} {key} total_dim", block["total_dim"], key, dim)
-    for key, block in extras.items():
-        if key not in features:
-            problems.append({"kind": "contract_entry_missing_from_config", "field": block["_field"], "passport": key,
-                             "message": f"{block['_field']} {key!r} is not a feature of the config"})
-    return problems
 
 
 @check("input_contract_vs_config", section=SECTION, category=CATEGORY)
@@ -158,7 +102,7 @@ def input_contract_vs_config(ctx: CheckContext) -> Finding:
     elif actions and actions.horizon is not None and policies.rules(config).single_step and not config_horizon(config):
         mismatch("action_horizon_mismatch", "input_contract.actions.horizon", actions.horizon,
                  "type", f"{config.get('type')} (single-step: no chunk)")
-    for problem in _missing_from_contract(config, ic):
+    for problem in missing_from_contract(config, ic):
         problem["message"] = f"{problem['message']} ({cfg})"
         mismatches.append(problem)
     if mismatches:
