@@ -84,6 +84,8 @@ STEP_KINDS: dict[str, tuple[str, str]] = {
     "normalizer_processor": ("normalize", "all"),
     "unnormalizer_processor": ("unnormalize", "action"),
     "tokenizer_processor": ("tokenize", "language"),
+    "xvla_image_to_float": ("to_float_unit_range", "all_images"),
+    "xvla_imagenet_normalize": ("normalize_imagenet", "all_images"),
 }
 NORMALIZER = "normalizer_processor"
 UNNORMALIZER = "unnormalizer_processor"
@@ -171,10 +173,6 @@ class LeRobotConfig:
     @property
     def rules(self) -> policies.PolicyType:
         return policies.rules(self.reader.data)
-
-    @property
-    def known(self) -> bool:
-        return policies.lookup(self.policy_type) is not None
 
     def feature(self, key: str) -> Feature | None:
         return next((f for f in self.inputs + self.outputs if f.key == key), None)

@@ -5,6 +5,12 @@ configs (:mod:`.lerobot`, :mod:`.reference`, :mod:`.metta`, :mod:`.hf`), then ad
 layout shares: per-file hashes, safetensors header facts, provenance from git, training
 datasets and a local dataset's layout. The passport is built only from the schema dataclasses.
 
+Extension key (the schema has no field; readers keep it in ``provenance.extra``):
+``provenance.passport_creation_tool_version`` = ``pytest-passport==X.Y.Z``, always written. A
+tool installed from a release has no commit to put in ``passport_creation_repo_commit``; the
+version then identifies it, and ``passport_creation_repo_commit_format`` accepts it (spec §2.6
+keeps ``generated_by`` the tool's name, so the version does not go there).
+
 Anything that would make the passport untrustworthy — a dirty ``--target-repo``, an
 unparseable config, a weight file the config names but the disk lacks — raises
 :class:`~._common.ExtractionError` before anything is written.
