@@ -123,3 +123,23 @@ def test_checkpoint_without_passport_is_never_loadable(copy_policy, cli) -> None
     assert result.ret == 1
     assert "run generate-passport" in result.stdout.str()
     result.stdout.fnmatch_lines(["DO NOT LOAD *act"])
+
+
+def test_unknown_policy_type_gets_generic_rules_and_a_soft_signal(copy_policy, training_repo, capsys) -> None:
+    """A type missing from the table is generated and validated by generic rules: soft signals name it, no failure."""
+    from pytest_passport import verify
+
+    from .conftest import generate
+
+    root = copy_policy("act")
+    config = json.loads((root / "config.json").read_text())
+    config["type"] = "act_from_a_plugin"
+    (root / "config.json").write_text(json.dumps(config))
+    generate(root, training_repo)
+    assert "LeRobot policy type 'act_from_a_plugin' is unknown to this tool" in capsys.readouterr().err
+    report = verify(root, require_signoff=False)
+    soft = {f.check: f.message for f in report.soft_signals}
+    assert "'act_from_a_plugin' is not in this tool's table" in soft["action_dim_config_vs_weights"]
+    passport = load_passport(root)
+    assert passport.input_contract.actions.horizon == 12
+    assert passport.model_identity.class_name is None
