@@ -197,8 +197,15 @@ def _features(reader: ConfigReader, key: str) -> list[Feature]:
 
 def read_config(reader: ConfigReader) -> LeRobotConfig:
     mapping = reader.string_map("normalization_mapping") or {}
-    for key in (*policies.HORIZON_KEYS, "n_action_steps"):
-        reader.positive_integer(key)  # a present horizon must be a positive integer: refuse otherwise
+    # Present values of the keys the policy table reads must have their type: refuse otherwise.
+    rules = policies.rules(reader.data)
+    for key in (*policies.HORIZON_KEYS, "n_action_steps", rules.repeats_key, rules.state_padding_key,
+                rules.action_padding_key):
+        if key:
+            reader.positive_integer(key)
+    for key in (*(k for k, _ in rules.resize_keys), rules.crop_key):
+        if key:
+            reader.shape(key)
     found = policies.config_horizon(reader.data)
     return LeRobotConfig(
         reader=reader,
