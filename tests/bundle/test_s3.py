@@ -32,7 +32,7 @@ def test_validate_signed_bundle_by_s3_uri(s3: Bucket, signed_zip: Path, cache: P
     assert (resolved.kind, resolved.location, resolved.run, resolved.epoch) == ("s3", uri, "demo-run", 3)
     assert resolved.zip_sha256 == sha256(signed_zip)
     assert resolved.zip_path == cache / "downloads" / f"{resolved.zip_sha256}.zip"
-    assert resolved.root == cache / "zips" / resolved.zip_sha256
+    assert resolved.root == cache / "zips" / resolved.zip_sha256 / "root"
     report = verify(resolved.root, require_signoff=True)
     assert report.loadable
 

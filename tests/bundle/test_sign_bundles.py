@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_passport import bundle, verify
-from pytest_passport.bundle import edit_zip, resolve, rewrite_zip
+from pytest_passport import verify
+from pytest_passport.bundle import edit_zip, resolve, rewrite, rewrite_zip
 from pytest_passport.cli import validate_main
 from pytest_passport.errors import BundleError, VerificationError
 
@@ -153,7 +153,7 @@ def test_rewrite_failure_leaves_zip_untouched(plain_zip: Path, documents: Path, 
     def broken(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(bundle, "_add_file", broken)
+    monkeypatch.setattr(rewrite, "_add_file", broken)
     with pytest.raises(OSError, match="No space left"):
         rewrite_zip(plain_zip, documents)
     assert plain_zip.read_bytes() == original
