@@ -125,3 +125,36 @@ def test_snapshot_link_escaping_the_cache(hf_cache: HfCache, tmp_path: Path) -> 
     with pytest.raises(BundleError, match="outside the repository's cache") as info:
         resolve("hf://lab/demo-run")
     assert info.value.entry == "extra.bin"
+
+
+@pytest.mark.parametrize("target", [".", "..", "../sub"])
+def test_snapshot_directory_link_cycle(hf_cache: HfCache, target: str) -> None:
+    """A directory symlink in the snapshot (here a cycle back up the tree) is refused, never walked into."""
+    commit = hf_cache.add("lab/demo-run", {**metta_files(), "sub/notes.txt": b"n"})
+    os.symlink(target, hf_cache.snapshot("lab/demo-run", commit) / "sub" / "loop", target_is_directory=True)
+    with pytest.raises(BundleError, match="linked directory") as info:
+        resolve("hf://lab/demo-run")
+    assert info.value.entry == "sub/loop"
+
+
+def test_snapshot_over_byte_cap(hf_cache: HfCache, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A snapshot holding more than ``$PYTEST_PASSPORT_DOWNLOAD_MAX_BYTES`` is refused before it is materialised."""
+    files = metta_files()
+    hf_cache.add("lab/demo-run", files)
+    total = sum(len(data) for data in files.values())
+    monkeypatch.setenv("PYTEST_PASSPORT_DOWNLOAD_MAX_BYTES", str(total - 1))
+    with pytest.raises(BundleError, match=f"holds {total} bytes, over the {total - 1}-byte limit"):
+        resolve("hf://lab/demo-run")
+    assert not (cache / "hf").exists()
+    monkeypatch.setenv("PYTEST_PASSPORT_DOWNLOAD_MAX_BYTES", str(total))
+    assert tree(resolve("hf://lab/demo-run").root) == files
+
+
+def test_materialised_file_replaced_is_rebuilt(hf_cache: HfCache) -> None:
+    """A file in the materialised tree that is no longer the hub's blob (rewritten or relinked) is replaced."""
+    hf_cache.add("lab/demo-run", metta_files())
+    root = resolve("hf://lab/demo-run").root
+    (root / "weights.safetensors").unlink()
+    (root / "weights.safetensors").write_bytes(b"planted")
+    again = resolve("hf://lab/demo-run").root
+    assert again == root and tree(again) == metta_files()
