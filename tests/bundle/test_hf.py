@@ -158,3 +158,26 @@ def test_materialised_file_replaced_is_rebuilt(hf_cache: HfCache) -> None:
     (root / "weights.safetensors").write_bytes(b"planted")
     again = resolve("hf://lab/demo-run").root
     assert again == root and tree(again) == metta_files()
+
+
+def test_online_snapshot_over_cap_is_not_fetched(hf_cache: HfCache, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Online, the hub's dry-run sizes are summed first: past the cap, the real download is never started."""
+    file_download = pytest.importorskip("huggingface_hub.file_download")
+    if not hasattr(file_download, "DryRunFileInfo"):
+        pytest.skip("this huggingface_hub has no dry run; the size is checked after download only")
+    import huggingface_hub
+
+    calls: list[bool] = []
+
+    def hub(repo_id: str, *, dry_run: bool = False, **kwargs: object) -> object:
+        """The hub's answer for a repository holding one 5,000-byte file not cached yet."""
+        calls.append(dry_run)
+        assert dry_run, "the download itself must not start"
+        return [file_download.DryRunFileInfo("c" * 40, 5000, "weights.safetensors", "/nowhere", False, True)]
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("PYTEST_PASSPORT_DOWNLOAD_MAX_BYTES", "4999")
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", hub)
+    with pytest.raises(BundleError, match="would download 5000 bytes, over the 4999-byte limit; nothing fetched"):
+        resolve("hf://lab/demo-run")
+    assert calls == [True]
