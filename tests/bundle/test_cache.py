@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -150,3 +151,14 @@ def test_stale_temporary_folders_are_removed(tmp_path: Path, cache: Path) -> Non
     os.utime(stale, (old, old))
     resolve(bundle_zip(tmp_path, 1))
     assert not stale.exists() and fresh.exists()
+
+
+@pytest.mark.usefixtures("metta_runtime")
+def test_gate_after_cached_byte_flip_validates_the_zip_bytes(signed_zip: Path) -> None:
+    """validate-checkpoint on a signed zip whose cached weights had a byte flipped checks the zip's bytes again."""
+    from pytest_passport.cli import validate_main
+
+    root = resolve(signed_zip).root
+    flip_byte(root / WEIGHTS, 100)
+    assert validate_main([str(signed_zip), "--require-signoff"]) == 0
+    assert (root / WEIGHTS).read_bytes() == zipfile.ZipFile(signed_zip).read(WEIGHTS)
