@@ -85,6 +85,7 @@ def _exit_status(code: int) -> int:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    add_version(parser)
     parser.add_argument("checkpoint", metavar="CKPT", help="checkpoint directory")
     parser.add_argument("--target-repo", metavar="DIR", help="deployment repo bound by provenance.deployment_repo_commit")
     parser.add_argument("--dataset-path", metavar="DIR", help="local LeRobot-format dataset")
@@ -109,9 +110,9 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--require-signoff", action="store_true", help="fail unless SIGNOFF.json exists and matches (the load gate)")
     parser.add_argument("--skip-section", action="append", default=[], metavar="NAME", help="drop a section's checks (repeatable)")
     parser.add_argument("--show-not-checked", action="store_true", help="list not_checked rows too")
-    parser.add_argument("--json", metavar="FILE", help="write the JSON report to FILE")
-    parser.add_argument("--html", metavar="FILE", help="write an HTML report to FILE")
-    parser.add_argument("--markdown", metavar="FILE", help="write a Markdown report to FILE")
+    parser.add_argument("--json", metavar="FILE", help="write the JSON report (layout pytest-passport/report/1) to FILE; '-' for stdout")
+    parser.add_argument("--html", metavar="FILE", help="write the passport card, one self-contained HTML page, to FILE; '-' for stdout")
+    parser.add_argument("--markdown", metavar="FILE", help="write the passport card as Markdown (for a PR comment) to FILE; '-' for stdout")
     ns = parser.parse_args(argv)
     if ns.require_signoff and "signoff" in ns.skip_section:
         parser.error("--require-signoff cannot be combined with --skip-section signoff")
@@ -120,23 +121,21 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
         options.append("--require-signoff")
     for name in ns.skip_section:
         options += ["--skip-section", name]
-    code, state = run_suite(ns.checkpoint, options, numprocesses=ns.numprocesses, show_not_checked=ns.show_not_checked)
-    status = _exit_status(code)
-    if state is not None:
-        from . import report
-
-        for path, render in ((ns.json, report.to_json), (ns.html, report.to_html), (ns.markdown, report.to_markdown)):
-            if not path:
-                continue
-            try:
-                Path(path).write_text(render(state), encoding="utf-8")
-            except OSError as exc:
-                _err(f"validate-checkpoint: cannot write report {path}: {exc.strerror or exc}")
-                status = max(status, EXIT_USAGE)
-    print(
-        "LOADABLE" if status == EXIT_OK else ("DO NOT LOAD" if status == EXIT_REFUSED else "USAGE ERROR"),
-        ns.checkpoint,
-    )
+    reports = [(ns.json, "json"), (ns.html, "html"), (ns.markdown, "markdown")]
+    to_stdout = any(path == "-" for path, _ in reports)
+    if sum(path == "-" for path, _ in reports) > 1:
+        parser.error("only one of --json/--html/--markdown can write to '-' (stdout)")
+    # A report on stdout keeps stdout for itself: the transcript goes to stderr.
+    stdout = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr) if to_stdout else contextlib.nullcontext():
+        code, state = run_suite(ns.checkpoint, options, numprocesses=ns.numprocesses, show_not_checked=ns.show_not_checked)
+        status = _exit_status(code)
+        if state is not None:
+            status = max(status, write_reports(state, reports, stdout))
+        print(
+            "LOADABLE" if status == EXIT_OK else ("DO NOT LOAD" if status == EXIT_REFUSED else "USAGE ERROR"),
+            ns.checkpoint,
+        )
     return status
 
 
@@ -205,6 +204,35 @@ def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespa
         _err(f"refusing to sign: the gate (--require-signoff) failed on the new {SIGNOFF_FILENAME}; removed it")
         return EXIT_REFUSED
     return EXIT_OK
+
+
+def add_version(parser: argparse.ArgumentParser) -> None:
+    """``--version`` on every command-line tool."""
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"%(prog)s (pytest-passport) {__version__}")
+
+
+def write_reports(state: PassportSession, reports: Sequence[tuple[str | None, str]], stdout: Any) -> int:
+    """Write each requested report (``-``: stdout); an unwritable path is a usage error."""
+    from . import report
+
+    render = {"json": report.to_json, "html": report.to_html, "markdown": report.to_markdown}
+    status = EXIT_OK
+    for path, kind in reports:
+        if not path:
+            continue
+        text = render[kind](state)
+        try:
+            if path == "-":
+                stdout.write(text)
+                stdout.flush()
+            else:
+                report.write(path, text)
+        except OSError as exc:
+            _err(f"validate-checkpoint: cannot write report {path}: {exc.strerror or exc}")
+            status = EXIT_USAGE
+    return status
 
 
 def _err(text: str) -> None:
