@@ -22,7 +22,7 @@ Which checkpoints, first match wins:
 
 Works where the plugin is not active (``-p no:passport``, or a teammate without the package):
 the suite still collects and the gate tests skip with "pytest-passport gate INACTIVE"; the
-terminal header says so. Every hook here is an ``optionalhook``.
+last line of the run says so. Every hook here is an ``optionalhook``.
 """
 
 from __future__ import annotations
@@ -100,18 +100,20 @@ def gate_inactive(config: pytest.Config) -> str | None:
     return None
 
 
-def pytest_report_header(config: pytest.Config) -> str:
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """One line at the end of every run: what the gate checked, or that it was inactive."""
     why = gate_inactive(config)
     if why:
-        return f"pytest-passport gate INACTIVE: {why}"
-    labels = ", ".join(e.label for e in gate_entries(config))
-    return f"pytest-passport gate: {labels}"
+        terminalreporter.write_line(f"pytest-passport gate INACTIVE: {why}", yellow=True)
+    else:
+        labels = ", ".join(e.label for e in gate_entries(config))
+        terminalreporter.write_line(f"pytest-passport gate: {labels}")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "gate_checkpoint" in metafunc.fixturenames:
         entries = gate_entries(metafunc.config)
-        metafunc.parametrize("gate_checkpoint", entries, ids=[e.label for e in entries])
+        metafunc.parametrize("gate_checkpoint", entries, ids=[e.label for e in entries], indirect=True)
 
 
 @pytest.fixture

@@ -18,16 +18,25 @@ import pytest
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_passport_load_model(config: Any, checkpoint: Any, passport: Any) -> Any:
-    """The policy rebuilt by Metta's checkpoint loader from the bundle directory."""
-    try:
-        from mettagrid.policy.loader import initialize_or_load_policy  # type: ignore[import-not-found]
-        from mettagrid.policy.policy import PolicySpec  # type: ignore[import-not-found]
-    except ImportError:
-        return None
+    """``class_path(**init_kwargs)`` with the ``data_path`` weights, as ``policy_spec.json`` describes.
+
+    Replace the body with your Metta version's own loader call if it has one; this generic
+    form needs only the bundle's documented fields (class_path, init_kwargs, data_path).
+    """
+    import importlib
     import json
 
-    spec = PolicySpec(**json.loads((checkpoint.root / "policy_spec.json").read_text(encoding="utf-8")))
-    return initialize_or_load_policy(spec, data_dir=str(checkpoint.root))
+    spec = json.loads((checkpoint.root / "policy_spec.json").read_text(encoding="utf-8"))
+    module_name, _, class_name = str(spec["class_path"]).rpartition(".")
+    try:
+        policy_class = getattr(importlib.import_module(module_name), class_name)
+    except ImportError:
+        return None  # metta is not installed here: let the built-in adapter answer
+    from safetensors.torch import load_file
+
+    policy = policy_class(**(spec.get("init_kwargs") or {}))
+    policy.load_state_dict(load_file(str(checkpoint.resolve(spec.get("data_path") or "weights.safetensors"))))
+    return policy.eval()
 
 
 @pytest.hookimpl(optionalhook=True)
