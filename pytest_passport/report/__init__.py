@@ -167,7 +167,7 @@ def _environment(autoescape: bool) -> Any:
 def _md_cell(value: Any) -> str:
     """A value safe inside one Markdown table cell."""
     text = safe(value if value is not None else "")
-    for old, new in (("\\", "\\\\"), ("|", "\\|"), ("<", "&lt;"), (">", "&gt;"), ("\r", " "), ("\n", " ")):
+    for old, new in (("|", "\\|"), ("<", "&lt;"), (">", "&gt;"), ("\r", " "), ("\n", " ")):
         text = text.replace(old, new)
     return text
 

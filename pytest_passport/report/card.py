@@ -183,6 +183,10 @@ def _mask(mask: Any, index: int) -> str:
     return "yes" if mask[index] is True else "no" if mask[index] is False else _text(mask[index])
 
 
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _pipeline(steps: Any) -> list[dict[str, str]]:
     items = [s for s in _list(steps) if isinstance(s, Mapping)]
     items.sort(key=lambda s: s.get("order") if isinstance(s.get("order"), int) and not isinstance(s.get("order"), bool) else 1 << 30)
@@ -193,7 +197,8 @@ def _pipeline(steps: Any) -> list[dict[str, str]]:
             "operation": _text(s.get("operation")),
             "applies_to": _text(s.get("applies_to")),
             "direction": _text(s.get("direction")) or "input",
-            "parameters": _text(s.get("parameters")),
+            "parameters": _short(_text(s.get("parameters")), 160),
+            "parameters_full": _text(s.get("parameters")),
             "check_type": _text(s.get("check_type")),
         }
         for s in items
