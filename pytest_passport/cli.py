@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from ._cliutil import add_version
 from .nodes import SESSION_KEY
 from .schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, dumps_signoff
 from .session import PassportSession
@@ -116,6 +117,9 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     if ns.require_signoff and "signoff" in ns.skip_section:
         parser.error("--require-signoff cannot be combined with --skip-section signoff")
+    missing = missing_local(ns.checkpoint)
+    if missing:
+        parser.error(missing)
     options = _forwarded(ns)
     if ns.require_signoff:
         options.append("--require-signoff")
@@ -182,7 +186,7 @@ def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespa
         _err(f"refusing to sign {ns.checkpoint}: validation did not complete (pytest exit {code})")
         return _exit_status(code) if code == pytest.ExitCode.USAGE_ERROR else EXIT_REFUSED
     if decision.hard_failures:
-        _err("refusing to sign: validator verdict = 'dont_ship'")
+        _err(f"refusing to sign: DO NOT LOAD ({len(decision.hard_failures)} hard failure(s); reference verdict dont_ship)")
         for line in decision.hard_failures:
             _err(f"  {line}")
         return EXIT_REFUSED
@@ -198,19 +202,13 @@ def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespa
         _err(f"dry run: would write {decision.path}")
         return EXIT_OK
     print(f"wrote {decision.path}  verdict={decision.verdict}  artifacts={len(decision.signoff.artifacts or [])}")
-    confirm, _ = run_suite(checkpoint, _forwarded(ns) + ["--require-signoff"], numprocesses=ns.numprocesses)
+    confirm, transcript = _quiet_gate(checkpoint, _forwarded(ns), ns.numprocesses)
     if confirm != pytest.ExitCode.OK:
+        sys.stderr.write(transcript)
         signing.remove(root / SIGNOFF_FILENAME)
         _err(f"refusing to sign: the gate (--require-signoff) failed on the new {SIGNOFF_FILENAME}; removed it")
         return EXIT_REFUSED
     return EXIT_OK
-
-
-def add_version(parser: argparse.ArgumentParser) -> None:
-    """``--version`` on every command-line tool."""
-    from . import __version__
-
-    parser.add_argument("--version", action="version", version=f"%(prog)s (pytest-passport) {__version__}")
 
 
 def write_reports(state: PassportSession, reports: Sequence[tuple[str | None, str]], stdout: Any) -> int:
@@ -233,6 +231,28 @@ def write_reports(state: PassportSession, reports: Sequence[tuple[str | None, st
             _err(f"validate-checkpoint: cannot write report {path}: {exc.strerror or exc}")
             status = EXIT_USAGE
     return status
+
+
+def missing_local(given: str) -> str | None:
+    """``no such checkpoint: X`` for a plain local path naming nothing (URIs and ``:latest`` resolve later)."""
+    from .bundle import latest_base, uri_scheme
+
+    if uri_scheme(given) or latest_base(given) is not None:
+        return None
+    path = Path(given)
+    if path.exists() or (path.name and path.with_name(path.name + ".zip").exists()):
+        return None
+    return f"no such checkpoint: {given}"
+
+
+def _quiet_gate(checkpoint: str, options: list[str], numprocesses: int | None) -> tuple[int, str]:
+    """The post-signing gate run, its transcript kept back (the suite was already printed once)."""
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code, _ = run_suite(checkpoint, options + ["--require-signoff"], numprocesses=numprocesses)
+    return code, buffer.getvalue()
 
 
 def _err(text: str) -> None:
