@@ -165,6 +165,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     from .suite import prefetch_digests
 
     prefetch_digests(state.context, files)
+    _start_progress(session.config, state, files)
+
+
+def _start_progress(config: pytest.Config, state: PassportSession, files: list[Any]) -> None:
+    """The stderr progress line of long hashing runs (terminal only; see progress.py)."""
+    from .progress import HashProgress
+
+    total = 0
+    for planned in files:
+        try:
+            total += state.checkpoint.resolve(planned.name).stat().st_size
+        except Exception:  # noqa: BLE001 - the file's own check reports it
+            continue
+    progress = HashProgress.for_terminal(total)
+    if progress is not None:
+        config.add_cleanup(progress.stop)
+        config.stash[_PROGRESS_KEY] = progress
+
+
+_PROGRESS_KEY = pytest.StashKey[Any]()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -203,6 +223,9 @@ class PassportReporter:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         state = self.state
+        progress = self.config.stash.get(_PROGRESS_KEY, None)
+        if progress is not None:
+            progress.stop()
         state.digests.close()
         if hasattr(self.config, "workerinput") or not state.sign:
             return
