@@ -87,7 +87,12 @@ def _exit_status(code: int) -> int:
 
 def _common(parser: argparse.ArgumentParser) -> None:
     add_version(parser)
-    parser.add_argument("checkpoint", metavar="CKPT", help="checkpoint directory")
+    parser.add_argument(
+        "checkpoint",
+        metavar="CKPT",
+        help="checkpoint: a directory, a .zip bundle, file://…, DIR/:latest, s3://bucket/key.zip or "
+        "hf://org/repo[@rev][/subdir] (s3 and hf are read-only: validate only)",
+    )
     parser.add_argument("--target-repo", metavar="DIR", help="deployment repo bound by provenance.deployment_repo_commit")
     parser.add_argument("--dataset-path", metavar="DIR", help="local LeRobot-format dataset")
     parser.add_argument("-n", "--numprocesses", type=int, metavar="N", help="spread per-file hashing over N pytest-xdist workers")
