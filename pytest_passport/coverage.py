@@ -11,7 +11,9 @@ Every leaf path of a passport (a scalar, a list of scalars, or an empty containe
     record the field), ``no_check`` (no check reads it), ``check_not_run`` (the checks that
     read it were skipped, deselected or reported ``not_checked``).
 ``requires_human``
-    only a person can confirm it: camera mounting, physical setup, steps marked dynamic.
+    only a person can confirm it: camera mounting, physical setup, steps marked dynamic. Such
+    a field is listed even when the passport does not record it (reason ``not recorded; …``),
+    as long as its block exists (a camera without ``physical_mounting`` still has a mounting).
 
 Which check reads which paths is declared here, in :data:`READS`, keyed by check name, once;
 :func:`undeclared_checks` lists registered checks missing from the table.
@@ -261,8 +263,28 @@ def coverage_map(document: Mapping[str, Any] | None, findings: Iterable[Mapping[
     for generic in _schema_paths(Passport, ""):
         if not any(s == generic or s.startswith(generic + ".") or s.startswith(generic + "[") for s in seen):
             if not any(generic.startswith(s + ".") or generic.startswith(s + "[") for s in seen):
-                entries.append(CoverageEntry(generic, NOT_CHECKED, ABSENT, []))
+                why = _human(generic)
+                if why is not None and _parent_present(document, generic):
+                    # Physical facts need a person whether or not the passport records them.
+                    entries.append(CoverageEntry(generic, REQUIRES_HUMAN, f"not recorded; {why}", []))
+                else:
+                    entries.append(CoverageEntry(generic, NOT_CHECKED, ABSENT, []))
     return entries
+
+
+def _parent_present(document: Mapping[str, Any], generic: str) -> bool:
+    """Whether the block holding ``generic`` exists (e.g. some ``images[]`` entry for a camera field)."""
+    node: Any = document
+    for part in generic.split(".")[:-1]:
+        name, is_list = (part[:-2], True) if part.endswith("[]") else (part, False)
+        node = node.get(name) if isinstance(node, Mapping) else None
+        if is_list:
+            if not isinstance(node, list) or not node:
+                return False
+            node = node[0]
+        if node is None:
+            return False
+    return True
 
 
 def _entry(

@@ -88,7 +88,20 @@ def test_coverage_lists_every_leaf_of_the_spec_example(spec_report) -> None:
         assert path in rows, path
         assert rows[path]["state"] in STATES
     extra = [p for p in rows if p not in leaves]
-    assert all(rows[p]["state"] == "not_checked" and rows[p]["reason"] == "absent" for p in extra)
+    assert extra and all(rows[p]["state"] == "not_checked" and rows[p]["reason"] == "absent" for p in extra)
+
+
+def test_unrecorded_camera_mounting_still_needs_a_person(tmp_path: Path, validate) -> None:
+    """A camera without physical_mounting is listed as requires_human ("not recorded"), not as a quiet absent field."""
+    passport = json.loads((DATA / "spec_example_passport.json").read_text())
+    for image in passport["input_contract"]["images"]:
+        del image["physical_mounting"]
+    root = tmp_path / "no_mounting"
+    root.mkdir()
+    (root / "MODEL_PASSPORT.json").write_text(json.dumps(passport))
+    rows = {row["path"]: row for row in json.loads(validate(root, "--json", "-").stdout)["coverage"]}
+    row = rows["input_contract.images[].physical_mounting"]
+    assert row["state"] == "requires_human" and row["reason"].startswith("not recorded; camera mounting")
 
 
 def test_coverage_tells_the_reasons_apart(spec_report) -> None:
