@@ -24,6 +24,7 @@ __all__ = ["GATE_LOADABLE", "GATE_REFUSED", "as_dict", "build", "load_status", "
 
 GATE_LOADABLE, GATE_REFUSED = "LOADABLE", "DO NOT LOAD"
 STATUS_ORDER = {"fail": 0, "soft_signal": 1, "not_checked": 2, "pass": 3}
+MAX_MARKDOWN_COVERAGE_ROWS = 300
 STATUS_LABEL = {"fail": "FAIL", "soft_signal": "SOFT SIGNAL", "not_checked": "NOT CHECKED", "pass": "PASS"}
 
 
@@ -145,6 +146,8 @@ def _context(state: PassportSession) -> dict[str, Any]:
         "soft": soft,
         "coverage_groups": groups,
         "labels": STATUS_LABEL,
+        #: A pull-request comment holds at most 65536 characters: the Markdown card lists this many paths.
+        "max_md_rows": MAX_MARKDOWN_COVERAGE_ROWS,
         "card": card_context(passport_document(state.checkpoint), state.checkpoint.root),
     }
 
