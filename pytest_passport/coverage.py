@@ -38,6 +38,7 @@ __all__ = [
     "CoverageEntry",
     "coverage_map",
     "leaf_paths",
+    "summary",
     "undeclared_checks",
 ]
 

@@ -14,7 +14,7 @@ import pytest
 
 from pytest_passport.report.card import MAX_FRAME_BYTES, thumbnail
 
-from .conftest import FRAME_COLOURS, frame_png
+from .conftest import BIN, FRAME_COLOURS, frame_png
 
 EMOJI = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\ufe0f]")
 
@@ -130,3 +130,20 @@ def test_reports_survive_lone_surrogates(clean_checkpoint, validate, tmp_path: P
     assert any("fr\\udcffont" in row["path"] or "fr\\udcffont" in str(row["checks"]) for row in report["coverage"]) or any(
         "fr\\udcffont" in o["message"] for o in report["observations"]
     )
+
+
+def test_signed_card_shows_signer_reason_and_accepted_signals(clean_checkpoint, validate, tmp_path: Path) -> None:
+    """A signed checkpoint's card names the signer and reason at the top and pairs each soft signal with that reason."""
+    clean_checkpoint.passport.provenance.deployment_repo_commit = None  # a soft signal that signing must accept
+    clean_checkpoint.write_passport()
+    reason = "no deployment binding: bench checkpoint for rig 3"
+    signed = subprocess.run([str(BIN / "sign-checkpoint"), str(clean_checkpoint.root), "--reason", reason],
+                            capture_output=True, text=True, timeout=120)
+    assert signed.returncode == 0, signed.stderr
+    html = tmp_path / "card.html"
+    assert validate(clean_checkpoint.root, "--require-signoff", "--html", html).returncode == 0
+    page = html.read_text(encoding="utf-8")
+    banner = page[: page.index('id="checks"')]
+    assert "LOADABLE" in banner and "<b>Signed</b> by pytest-passport" in banner and reason in banner
+    soft = page[page.index("Soft signals and the reason"):page.index("<h2>Cameras")]
+    assert "<code>deployment_repo_commit</code>" in soft and reason in soft and "NOT ACCEPTED" not in soft

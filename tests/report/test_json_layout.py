@@ -25,10 +25,10 @@ def test_committed_schema_is_the_derived_one() -> None:
     assert layout.json_schema()["$id"] == layout.LAYOUT
 
 
-@pytest.fixture
-def report(clean_checkpoint, validate) -> dict[str, Any]:
-    """``validate-checkpoint --json -`` of the clean checkpoint, parsed from stdout."""
-    result = validate(clean_checkpoint.root, "--json", "-")
+@pytest.fixture(params=[[], ["-n", "2"]], ids=["serial", "xdist"])
+def report(clean_checkpoint, validate, request: pytest.FixtureRequest) -> dict[str, Any]:
+    """``validate-checkpoint --json -`` of the clean checkpoint (serial and -n 2), parsed from stdout."""
+    result = validate(clean_checkpoint.root, "--json", "-", *request.param)
     assert result.returncode == 0, result.stderr
     assert "LOADABLE" in result.stderr and "passed" in result.stderr
     return json.loads(result.stdout)
@@ -39,6 +39,8 @@ def test_json_to_stdout_validates(report: dict[str, Any]) -> None:
     assert layout.validate(report) == []
     assert report["report_layout"] == layout.LAYOUT and report["gate"] == "LOADABLE"
     assert sum(report["counts"].values()) == len(report["observations"])
+    files = [o for o in report["observations"] if o["section"] == "weight_integrity" and "[" in o["nodeid"] and o["check"] != "weight_file_integrity"]
+    assert len(files) == 8  # one per declared file of the clean checkpoint, also under xdist
 
 
 def test_validator_rejects_off_layout_documents(report: dict[str, Any]) -> None:
