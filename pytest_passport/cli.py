@@ -48,7 +48,7 @@ def run_suite(checkpoint: str, options: Sequence[str], *, numprocesses: int | No
         "-o", "addopts=",
         "-q", "--no-header", "--tb=short",
         "-rfx" + ("s" if show_not_checked else ""),
-        "--checkpoint", str(checkpoint),
+        f"--checkpoint={checkpoint}",
         *options,
     ]
     hermetic = _hermetic_plugins()
@@ -113,8 +113,9 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--html", metavar="FILE", help="write an HTML report to FILE")
     parser.add_argument("--markdown", metavar="FILE", help="write a Markdown report to FILE")
     ns = parser.parse_args(argv)
-    if ns.require_signoff and "signoff" in ns.skip_section:
-        parser.error("--require-signoff cannot be combined with --skip-section signoff")
+    if ns.require_signoff and ns.skip_section:
+        parser.error(f"--require-signoff cannot be combined with --skip-section {ns.skip_section[0]}: "
+                     "the load gate runs every check")
     options = _forwarded(ns)
     if ns.require_signoff:
         options.append("--require-signoff")

@@ -56,6 +56,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Refuse, before any conftest.py is imported, a run the checkpoint could configure (see guard.py)."""
+    from .guard import early_check
+
+    early_check(early_config)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "static: passport check that reads files only")
     config.addinivalue_line("markers", "gpu: passport check that runs the model (on CPU when no GPU is present)")
@@ -77,14 +85,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _build_session(config: pytest.Config, given: str) -> PassportSession:
     root = _local_root(config, given)
+    from .guard import late_check
+
+    late_check(config, root)
     skip = set(config.getoption("skip_section") or [])
     unknown = sorted(skip - set(SKIPPABLE))
     if unknown:
         raise pytest.UsageError(f"--skip-section {unknown[0]}: unknown section (choose from {', '.join(SKIPPABLE)})")
     require = bool(config.getoption("require_signoff"))
     sign = bool(config.getoption("sign"))
-    if require and "signoff" in skip:
-        raise pytest.UsageError("--require-signoff cannot be combined with --skip-section signoff")
+    if require and skip:
+        raise pytest.UsageError(
+            f"--require-signoff cannot be combined with --skip-section {sorted(skip)[0]}: the load gate runs every check"
+        )
     if require and sign:
         raise pytest.UsageError("--sign and --require-signoff exclude each other: sign first, then gate")
     options = CheckOptions(
