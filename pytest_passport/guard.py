@@ -30,9 +30,10 @@ from typing import Any
 
 import pytest
 
+from .errors import ascii_path
 from .schema import PASSPORT_FILENAME
 
-__all__ = ["early_check", "late_check", "local_root", "inside"]
+__all__ = ["early_check", "late_check", "local_root", "inside", "readable_root", "utf8_safe"]
 
 
 def inside(path: Path | str | None, root: Path) -> bool:
@@ -87,6 +88,15 @@ def _setup_without(config: pytest.Config) -> tuple[Path, Path | None] | None:
     return Path(result[0]), (Path(result[1]) if result[1] is not None else None)
 
 
+def utf8_safe(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8 (no lone surrogates from undecodable file names)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _hermetic(config: pytest.Config) -> bool:
     """``-c /dev/null --noconftest`` (what validate-checkpoint runs): no ini, no conftest is read."""
     ns = config.known_args_namespace
@@ -103,6 +113,9 @@ def early_check(config: pytest.Config) -> None:
     given = getattr(config.known_args_namespace, "checkpoint", None)
     if not given:
         return
+    if getattr(config.known_args_namespace, "numprocesses", None) and not utf8_safe(str(given)):
+        raise pytest.UsageError(f"--checkpoint {ascii_path(str(given))}: the path is not valid UTF-8, which "
+                                "pytest-xdist cannot pass to its workers; run without -n or rename it")
     root = local_root(str(given))
     if root is None:
         return
@@ -159,3 +172,17 @@ def _conftests(plugins: Iterable[Any]) -> Iterable[Any]:
     for plugin in plugins:
         if getattr(plugin, "__file__", None) and type(plugin) is type(sys):
             yield plugin
+
+
+def readable_root(root: Path) -> Path:
+    """``root`` when it is a directory this process can list; else :class:`UnreadableCheckpointError`."""
+    from .errors import UnreadableCheckpointError
+
+    try:
+        with os.scandir(root) as entries:
+            next(entries, None)
+    except NotADirectoryError:
+        raise UnreadableCheckpointError(root, "not a directory") from None
+    except OSError as exc:
+        raise UnreadableCheckpointError(exc.filename or root, exc.strerror or str(exc)) from None
+    return root

@@ -8,12 +8,14 @@ tells an xdist worker, as in pytest's own ``junitxml``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .checkpoint import Checkpoint
+from .errors import ascii_path
 from .checks import CATEGORIES, SECTION_ORDER, CheckOptions
 from .nodes import NODE_ROOT, SESSION_KEY, CheckItem, CheckpointSuite
 from .session import FAILED, NOT_CHECKED, PASSED, SOFT, PassportSession
@@ -124,14 +126,20 @@ def _local_root(config: pytest.Config, given: str) -> Path:
     """
     handed = getattr(config, "workerinput", {}).get("passport_root")
     if handed:
-        return Path(handed)
+        return Path(os.fsdecode(handed))
     from . import bundle
     from .errors import PassportError
 
+    from .guard import local_root, readable_root
+
     try:
-        return bundle.resolve(given).root
+        if (local := local_root(given)) is not None:
+            readable_root(local)
+        return readable_root(bundle.resolve(given).root)
     except PassportError as exc:
         raise pytest.UsageError(f"--checkpoint {given}: {exc}") from None
+    except OSError as exc:  # e.g. a directory this user may not list
+        raise pytest.UsageError(f"--checkpoint {given}: cannot read {exc.filename or given}: {exc.strerror or exc}") from None
 
 
 class XdistHandoff:
@@ -142,7 +150,7 @@ class XdistHandoff:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["passport_root"] = str(self.root)
+        node.workerinput["passport_root"] = os.fsencode(self.root)  # bytes: any file name crosses execnet
 
 
 def _optional_dir(config: pytest.Config, name: str) -> Path | None:
@@ -226,7 +234,12 @@ class PassportReporter:
         )
         state.decision = decision
         if decision.signoff is not None and not state.dry_run:
-            signing.write(decision)
+            try:
+                signing.write(decision)
+            except OSError as exc:  # read-only media, no permission, a directory in the way
+                decision.refused.append(f"cannot write {ascii_path(decision.path or exc.filename or '')}: "
+                                        f"{exc.strerror or exc}")
+                decision.signoff = None
         if decision.signoff is None and session.exitstatus == pytest.ExitCode.OK:
             # A signing run that could not sign did not do what it was asked.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
