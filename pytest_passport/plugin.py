@@ -128,7 +128,7 @@ def _local_root(config: pytest.Config, given: str) -> Path:
     if handed:
         return Path(os.fsdecode(handed))
     from . import bundle
-    from .errors import PassportError
+    from .errors import PassportError, UnreadableCheckpointError
 
     from .guard import local_root, readable_root
 
@@ -136,6 +136,8 @@ def _local_root(config: pytest.Config, given: str) -> Path:
         if (local := local_root(given)) is not None:
             readable_root(local)
         return readable_root(bundle.resolve(given).root)
+    except UnreadableCheckpointError as exc:
+        raise pytest.UsageError(f"--checkpoint {exc}") from None
     except PassportError as exc:
         raise pytest.UsageError(f"--checkpoint {given}: {exc}") from None
     except OSError as exc:  # e.g. a directory this user may not list
