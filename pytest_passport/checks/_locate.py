@@ -14,6 +14,7 @@ source is read and parsed with :mod:`ast`, never compiled to code or executed.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.machinery as machinery
 import importlib.metadata
 import keyword
@@ -84,10 +85,16 @@ def _safe_path(untrusted: Sequence[Path]) -> list[str]:
 
 
 def _providers(top: str) -> list[str]:
+    return list(_distributions_by_package(tuple(p for p in sys.path if isinstance(p, str))).get(top, []))
+
+
+@functools.lru_cache(maxsize=4)
+def _distributions_by_package(path: tuple[str, ...]) -> dict[str, list[str]]:
+    """``packages_distributions()`` (reads every installed dist's metadata: cached per ``sys.path``)."""
     try:
-        return list(importlib.metadata.packages_distributions().get(top, []))
+        return importlib.metadata.packages_distributions()
     except Exception:  # broken metadata of an unrelated distribution must not crash the check
-        return []
+        return {}
 
 
 def _find_top(top: str, path: list[str]) -> machinery.ModuleSpec | None:
@@ -144,7 +151,7 @@ def locate(module: str, untrusted: Sequence[Path]) -> Located:
         raise Unresolved("failed", f"model_identity.class_module {module!r} is not a dotted module name")
     roots = [r.resolve() for r in untrusted]
     top = parts[0]
-    providers = _providers(top)
+    providers = [] if top in sys.stdlib_module_names else _providers(top)
     if not providers and top not in sys.stdlib_module_names:
         raise Unresolved("not_checked", f"{top} is not installed here (no installed distribution provides it)")
     spec = _find_top(top, _safe_path(roots))
@@ -183,6 +190,12 @@ def _dynamic_parent(parent: Located) -> bool:
 
 def read_source(path: Path) -> str:
     """The text of a regular file (never a FIFO or device), at most :data:`MAX_SOURCE_BYTES`."""
+    info = os.stat(path)
+    return _read_source(str(path), info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _read_source(path: str, mtime_ns: int, size: int) -> str:
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     with os.fdopen(fd, "rb") as fh:
         info = os.fstat(fh.fileno())
@@ -246,8 +259,12 @@ def _visit(body: list[ast.stmt], out: Bindings) -> None:
                 _visit(handler.body, out)
 
 
+@functools.lru_cache(maxsize=32)
 def bindings(source: str) -> Bindings:
-    """What a module's top level binds; parsing only (``ast.parse`` never runs the code)."""
+    """What a module's top level binds; parsing only (``ast.parse`` never runs the code).
+
+    Cached by source text: treat the result as read-only.
+    """
     tree = ast.parse(source)
     out = Bindings()
     _visit(tree.body, out)
