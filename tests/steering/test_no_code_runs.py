@@ -80,3 +80,18 @@ def test_stdlib_module_with_side_effects_is_read_not_imported(cli, clean_checkpo
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*model_identity_resolvable: model_identity.class_name Policy not found in this*"])
     assert ZEN not in result.stdout.str() + result.stderr.str()
+
+
+def test_stdlib_side_effects_never_run_in_the_template_gate_or_xdist(pytester, planted, monkeypatch) -> None:
+    """class_module "this" through the drop-in gate and pytest -n 2: the Zen is never printed (nothing imported)."""
+    root, marker = planted
+    passport = root / "MODEL_PASSPORT.json"
+    passport.write_text(passport.read_text().replace('"checkpoints.run7.policy_impl"', '"this"'))
+    monkeypatch.setenv("POLICY_CHECKPOINT", str(root))
+    gate = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    gate.assert_outcomes(failed=1)
+    run = pytester.runpytest_subprocess("--checkpoint=checkpoints/run7", "-p", "no:cacheprovider", "-n", "2")
+    assert run.ret == pytest.ExitCode.TESTS_FAILED
+    run.stdout.fnmatch_lines(["*model_identity_resolvable: model_identity.class_name Policy not found in this*"])
+    for result in (gate, run):
+        assert ZEN not in _no_code_ran(result, marker)
