@@ -165,7 +165,7 @@ def late_check(config: pytest.Config, root: Path) -> None:
             raise _refuse(real, f"{what} {path}", "it would configure the gate")
     for module in _conftests(config.pluginmanager.get_plugins()):
         if inside(getattr(module, "__file__", None), real):
-            raise _refuse(real, f"the conftest {module.__file__}", "pytest imported it")
+            raise _refuse(real, f"the conftest or plugin {module.__file__}", "pytest imported it")
 
 
 def _conftests(plugins: Iterable[Any]) -> Iterable[Any]:

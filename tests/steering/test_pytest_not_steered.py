@@ -140,3 +140,13 @@ def test_skip_section_with_require_signoff_is_a_usage_error(pytester, cli, clean
     result = cli("validate-checkpoint", root, "--require-signoff", "--skip-section", section)
     assert result.ret == 2
     result.stderr.fnmatch_lines([f"*--require-signoff cannot be combined with --skip-section {section}*"])
+
+
+def test_plugin_module_from_inside_the_checkpoint_is_refused(pytester, tampered) -> None:
+    """A plugin module that lives in the checkpoint (here named with -p) stops the run before any check runs."""
+    root, _ = tampered
+    pytester.syspathinsert(root)
+    result = pytester.runpytest_inprocess(f"--checkpoint={root}", "-p", "sneaky_plugin", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*the conftest or plugin {root / 'sneaky_plugin.py'} lies inside the checkpoint*"])
+    assert "passed" not in result.stdout.str()
