@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import inspect
 import os
-import sys
+import types
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -61,11 +61,11 @@ def local_root(given: str) -> Path | None:
 
 
 def _refuse(root: Path, what: str, why: str) -> pytest.UsageError:
-    return pytest.UsageError(
+    return pytest.UsageError(ascii_path(
         f"--checkpoint {root}: {what} lies inside the checkpoint; {why}. A checkpoint must not configure "
         "pytest: run validate-checkpoint, or pytest --checkpoint=PATH from outside the checkpoint "
         "(README: Trust boundary)"
-    )
+    ))
 
 
 def _setup_without(config: pytest.Config) -> tuple[Path, Path | None] | None:
@@ -142,10 +142,10 @@ def _correct_spaced_form(config: pytest.Config, given: str) -> None:
         return
     rootpath, inipath = setup
     if inipath != config.inipath:
-        raise pytest.UsageError(
+        raise pytest.UsageError(ascii_path(
             f"--checkpoint {given}: written as two words, pytest took {given} for a test path and read "
             f"{config.inipath or 'no ini file'} instead of {inipath or 'no ini file'}; write --checkpoint={given}"
-        )
+        ))
     if rootpath != config.rootpath:
         old = str(config.rootpath)
         config._rootpath = rootpath  # pytest chose it from the checkpoint path; same ini either way
@@ -168,9 +168,10 @@ def late_check(config: pytest.Config, root: Path) -> None:
             raise _refuse(real, f"the conftest or plugin {module.__file__}", "pytest imported it")
 
 
-def _conftests(plugins: Iterable[Any]) -> Iterable[Any]:
+def _conftests(plugins: Iterable[Any]) -> Iterable[types.ModuleType]:
+    """Registered plugins that are modules loaded from a file (conftest.py files, ``-p`` modules)."""
     for plugin in plugins:
-        if getattr(plugin, "__file__", None) and type(plugin) is type(sys):
+        if isinstance(plugin, types.ModuleType) and getattr(plugin, "__file__", None):
             yield plugin
 
 
