@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .checkpoint import Checkpoint
 from .checks import CheckContext, CheckOptions
-from .errors import VerificationError
+from .errors import PassportError, UnreadableCheckpointError, VerificationError
 from .findings import Finding, Status, verdict_of
 from .schema import PASSPORT_FILENAME, Passport, read_passport
 from .suite import plan, prefetch_digests, selected
@@ -42,13 +42,24 @@ class Report:
 
 
 def _root(path: Path | str) -> Path:
-    """A local checkpoint directory for a path, a zip, a URI or ``…:latest``."""
-    target = Path(path) if not isinstance(path, str) or "://" not in path else None
-    if target is not None and target.is_file() and target.name == PASSPORT_FILENAME:
-        return target.parent
-    from .bundle import resolve
+    """A local checkpoint directory for a path, a zip, a URI or ``…:latest``.
 
-    return resolve(path).root
+    Raises :class:`UnreadableCheckpointError` (a :class:`PassportError`) when the directory
+    cannot be listed, never a bare ``OSError``.
+    """
+    from .guard import readable_root
+
+    try:
+        target = Path(path) if not isinstance(path, str) or "://" not in path else None
+        if target is not None and target.is_file() and target.name == PASSPORT_FILENAME:
+            return readable_root(target.parent)
+        if target is not None and target.is_dir():
+            readable_root(target)
+        from .bundle import resolve
+
+        return readable_root(resolve(path).root)
+    except OSError as exc:
+        raise UnreadableCheckpointError(exc.filename or path, exc.strerror or str(exc)) from None
 
 
 def verify(
@@ -57,15 +68,33 @@ def verify(
     target_repo: Path | str | None = None,
     dataset_path: Path | str | None = None,
     skip_sections: tuple[str, ...] = (),
+    *,
+    reuse_digests: bool = False,
 ) -> Report:
-    """Validate the checkpoint at ``path``; raise :class:`VerificationError` on any hard failure."""
-    checkpoint = Checkpoint(_root(path))
+    """Validate the checkpoint at ``path``; raise :class:`~pytest_passport.PassportError` if it must not load.
+
+    The error (a :class:`VerificationError`) names every hard failure, one per line. With
+    ``reuse_digests=True``, files whose (path, size, mtime_ns, inode) did not change since an
+    earlier call in this process are not hashed again (see :mod:`pytest_passport.fastpath`);
+    every check still runs.
+    """
+    __tracebackhide__ = True
+    try:
+        root = _root(path)
+    except PassportError as exc:
+        raise exc from None
+    checkpoint = Checkpoint(root)
     options = CheckOptions(
         require_signoff=require_signoff,
         target_repo=Path(target_repo) if target_repo else None,
         dataset_path=Path(dataset_path) if dataset_path else None,
     )
-    ctx = CheckContext(checkpoint, options)
+    if reuse_digests:
+        from .fastpath import RememberedDigests
+
+        ctx = CheckContext(checkpoint, options, RememberedDigests())
+    else:
+        ctx = CheckContext(checkpoint, options)
     planned = selected(plan(checkpoint), set(skip_sections))
     prefetch_digests(ctx, planned)
     try:
@@ -73,10 +102,11 @@ def verify(
     finally:
         ctx.digests.close()
     if report.failures:
-        raise VerificationError(path, report.failures)
+        raise VerificationError(path, report.failures) from None
     return report
 
 
 def load_passport(path: Path | str) -> Passport:
     """The typed passport of a checkpoint (directory, zip, URI) or of a MODEL_PASSPORT.json file."""
+    __tracebackhide__ = True
     return read_passport(_root(path) / PASSPORT_FILENAME)

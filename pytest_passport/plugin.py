@@ -8,12 +8,14 @@ tells an xdist worker, as in pytest's own ``junitxml``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .checkpoint import Checkpoint
+from .errors import ascii_path
 from .checks import CATEGORIES, SECTION_ORDER, CheckOptions
 from .nodes import NODE_ROOT, SESSION_KEY, CheckItem, CheckpointSuite
 from .session import FAILED, NOT_CHECKED, PASSED, SOFT, PassportSession
@@ -56,6 +58,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Refuse, before any conftest.py is imported, a run the checkpoint could configure (see guard.py)."""
+    from .guard import early_check
+
+    early_check(early_config)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "static: passport check that reads files only")
     config.addinivalue_line("markers", "gpu: passport check that runs the model (on CPU when no GPU is present)")
@@ -77,14 +87,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _build_session(config: pytest.Config, given: str) -> PassportSession:
     root = _local_root(config, given)
+    from .guard import late_check
+
+    late_check(config, root)
     skip = set(config.getoption("skip_section") or [])
     unknown = sorted(skip - set(SKIPPABLE))
     if unknown:
         raise pytest.UsageError(f"--skip-section {unknown[0]}: unknown section (choose from {', '.join(SKIPPABLE)})")
     require = bool(config.getoption("require_signoff"))
     sign = bool(config.getoption("sign"))
-    if require and "signoff" in skip:
-        raise pytest.UsageError("--require-signoff cannot be combined with --skip-section signoff")
+    if require and skip:
+        raise pytest.UsageError(
+            f"--require-signoff cannot be combined with --skip-section {sorted(skip)[0]}: the load gate runs every check"
+        )
     if require and sign:
         raise pytest.UsageError("--sign and --require-signoff exclude each other: sign first, then gate")
     options = CheckOptions(
@@ -125,14 +140,22 @@ def _local_root(config: pytest.Config, given: str) -> Path:
     """
     handed = getattr(config, "workerinput", {}).get("passport_root")
     if handed:
-        return Path(handed)
+        return Path(os.fsdecode(handed))
     from . import bundle
-    from .errors import PassportError
+    from .errors import PassportError, UnreadableCheckpointError
+
+    from .guard import local_root, readable_root
 
     try:
-        return bundle.resolve(given).root
+        if (local := local_root(given)) is not None:
+            readable_root(local)
+        return readable_root(bundle.resolve(given).root)
+    except UnreadableCheckpointError as exc:
+        raise pytest.UsageError(f"--checkpoint {exc}") from None
     except PassportError as exc:
         raise pytest.UsageError(f"--checkpoint {given}: {exc}") from None
+    except OSError as exc:  # e.g. a directory this user may not list
+        raise pytest.UsageError(f"--checkpoint {given}: cannot read {exc.filename or given}: {exc.strerror or exc}") from None
 
 
 class XdistHandoff:
@@ -143,7 +166,7 @@ class XdistHandoff:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["passport_root"] = str(self.root)
+        node.workerinput["passport_root"] = os.fsencode(self.root)  # bytes: any file name crosses execnet
 
 
 def _optional_dir(config: pytest.Config, name: str) -> Path | None:
@@ -179,6 +202,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     from .suite import prefetch_digests
 
     prefetch_digests(state.context, files)
+    _start_progress(session.config, state, files)
+
+
+def _start_progress(config: pytest.Config, state: PassportSession, files: list[Any]) -> None:
+    """The stderr progress line of long hashing runs (terminal only; see progress.py)."""
+    from .progress import HashProgress
+
+    total = 0
+    for planned in files:
+        try:
+            total += state.checkpoint.resolve(planned.name).stat().st_size
+        except Exception:  # noqa: BLE001 - the file's own check reports it
+            continue
+    progress = HashProgress.for_terminal(total)
+    if progress is not None:
+        config.add_cleanup(progress.stop)
+        config.stash[_PROGRESS_KEY] = progress
+
+
+_PROGRESS_KEY = pytest.StashKey[Any]()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -217,6 +260,9 @@ class PassportReporter:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         state = self.state
+        progress = self.config.stash.get(_PROGRESS_KEY, None)
+        if progress is not None:
+            progress.stop()
         state.digests.close()
         if hasattr(self.config, "workerinput") or not state.sign:
             return
@@ -227,7 +273,12 @@ class PassportReporter:
         )
         state.decision = decision
         if decision.signoff is not None and not state.dry_run:
-            signing.write(decision)
+            try:
+                signing.write(decision)
+            except OSError as exc:  # read-only media, no permission, a directory in the way
+                decision.refused.append(f"cannot write {ascii_path(decision.path or exc.filename or '')}: "
+                                        f"{exc.strerror or exc}")
+                decision.signoff = None
         if decision.signoff is None and session.exitstatus == pytest.ExitCode.OK:
             # A signing run that could not sign did not do what it was asked.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -237,10 +288,14 @@ class PassportReporter:
             return
         state = self.state
         write = terminalreporter.write_line
+        if self.config.get_verbosity() <= -2:  # -qq: no table, only what signing did
+            if state.sign:
+                self._summarise_signing(write)
+            return
         terminalreporter.section("checkpoint passport")
         where = f" (from {state.source})" if state.source and Path(state.source) != state.checkpoint.root else ""
         write(f"checkpoint: {state.checkpoint.root}{where}")
-        write(f"{'section':<24}{'passed':>8}{'soft':>8}{'not chk':>9}{'failed':>8}")
+        write(f"{'section':<24}{'pass':>6}{'soft_signal':>13}{'not_checked':>13}{'fail':>6}")
         counts: dict[str, dict[str, int]] = {}
         for outcome in state.outcomes.values():
             row = counts.setdefault(outcome.section, {PASSED: 0, SOFT: 0, NOT_CHECKED: 0, FAILED: 0})
@@ -248,7 +303,7 @@ class PassportReporter:
         for section in SECTION_ORDER:
             if section in counts:
                 row = counts[section]
-                write(f"{section:<24}{row[PASSED]:>8}{row[SOFT]:>8}{row[NOT_CHECKED]:>9}{row[FAILED]:>8}")
+                write(f"{section:<24}{row[PASSED]:>6}{row[SOFT]:>13}{row[NOT_CHECKED]:>13}{row[FAILED]:>6}")
         if state.skip_sections:
             write(f"skipped sections: {', '.join(sorted(state.skip_sections))}")
         if state.sign:
@@ -266,6 +321,31 @@ class PassportReporter:
             write(f"signoff: not written: {'; '.join(decision.refused)}", red=True)
             if decision.auto_summary:
                 write(f'  to accept them: --reason "{decision.auto_summary}"')
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A not_checked skip points at the check that decided it (``-ra``), not at the plugin's item code."""
+    report = yield
+    if report.skipped and isinstance(item, CheckItem) and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        location = _check_location(item)
+        if location is not None:
+            report.longrepr = (location[0], location[1], report.longrepr[2])
+    return report
+
+
+def _check_location(item: CheckItem) -> tuple[str, int] | None:
+    """Source file and first line of the function behind a check item."""
+    import inspect
+
+    from .checks.weight_integrity import check_declared_file
+
+    spec = item.planned.spec
+    function = spec.function if spec is not None else check_declared_file
+    try:
+        return inspect.getsourcefile(function) or "", function.__code__.co_firstlineno
+    except (TypeError, AttributeError):
+        return None
 
 
 def _first_line(text: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .errors import ascii_path
 from .checkpoint import Checkpoint
 from .checks import SECTION_ORDER, CheckContext, CheckSpec, catalogue, skip_matches
 from .checks.dynamic import GpuCheckSpec, gpu_catalogue
@@ -16,6 +17,13 @@ from .checks.weight_integrity import check_declared_file
 from .findings import Finding
 
 FILE_SECTION = "weight_integrity"
+#: The collector every check item hangs under: node ids are ``checkpoint::<section>[<check>]``.
+NODE_ROOT = "checkpoint"
+
+
+def node_id(item_name: str) -> str:
+    """The pytest node id of a check item named ``<section>[<check>]`` (the one place it is formatted)."""
+    return f"{NODE_ROOT}::{item_name}"
 
 
 @dataclass(frozen=True)
@@ -39,8 +47,13 @@ class PlannedCheck:
 
     @property
     def item_name(self) -> str:
-        """``<section>[<check>]``, the node id below the ``checkpoint`` collector."""
-        return f"{self.section}[{self.name}]"
+        """``<section>[<check>]``, the node id below the ``checkpoint`` collector (odd bytes escaped: ids cross xdist as UTF-8)."""
+        return ascii_path(f"{self.section}[{self.name}]")
+
+    @property
+    def node_id(self) -> str:
+        """``checkpoint::<section>[<check>]``."""
+        return node_id(self.item_name)
 
     def run(self, ctx: CheckContext) -> Finding:
         if self.spec is not None:
