@@ -21,6 +21,7 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..checks._locate import _safe_path
 from .base import RuntimeUnavailable
 
 __all__ = ["import_class", "import_module", "module_file"]
@@ -35,26 +36,13 @@ def _under(path: Path, root: Path) -> bool:
 
 
 def _forbidden_roots(checkpoint_root: Path | None) -> list[Path]:
-    roots = [_real(os.getcwd())]
-    if checkpoint_root is not None:
-        roots.append(_real(checkpoint_root))
-    return roots
-
-
-def _safe_path(forbidden: list[Path]) -> list[str]:
-    kept = []
-    for entry in sys.path:
-        if entry in ("", "."):
-            continue
-        real = _real(entry)
-        if any(real == root for root in forbidden[:1]) or any(_under(real, root) for root in forbidden[1:]):
-            continue
-        kept.append(entry)
-    return kept
+    return [_real(checkpoint_root)] if checkpoint_root is not None else []
 
 
 @contextmanager
 def _restricted_path(forbidden: list[Path]) -> Iterator[list[str]]:
+    """``sys.path`` without the current directory and the checkpoint while importing (shared with
+    the static identity check, :func:`~pytest_passport.checks._locate._safe_path`)."""
     saved = list(sys.path)
     sys.path[:] = _safe_path(forbidden)
     try:
@@ -72,8 +60,7 @@ def _check_origin(what: str, origin: str | None, forbidden: list[Path]) -> None:
     if not origin or origin in ("built-in", "frozen"):
         return
     real = _real(origin)
-    checkpoint = forbidden[1] if len(forbidden) > 1 else None
-    if checkpoint is not None and _under(real, checkpoint):
+    if any(_under(real, root) for root in forbidden):
         raise RuntimeUnavailable(f"refused to import {what}: it would load {real}, inside the checkpoint")
 
 
