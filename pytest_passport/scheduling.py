@@ -175,9 +175,8 @@ class SizeAwareScheduling(LoadScheduling):
 
 def scheduler_for(config: Any, log: Any, state: Any) -> SizeAwareScheduling:
     """The scheduler for a checkpoint run: each declared file's hash item costs its size on disk."""
-
     sizes: dict[str, int] = {}
-    gpu = {f"{NODE_ROOT}::{planned.item_name}" for planned in state.selected if planned.gpu}
+    gpu = {planned.node_id for planned in state.selected if planned.gpu}
     for planned in state.selected:
         if not planned.is_file:
             continue

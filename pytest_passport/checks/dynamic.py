@@ -15,8 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from ..findings import Finding
 from ._base import CheckContext, no_passport
 
@@ -299,6 +297,8 @@ def runtime_smoke(ctx: CheckContext, runtime: Any) -> Finding:
 @gpu_check("runtime_replay", section="reference_test_vector", category="model_internals")
 def runtime_replay(ctx: CheckContext, runtime: Any) -> Finding:
     """The reference frames through the public path reproduce ``expected_output.npy`` within tolerance."""
+    import numpy as np
+
     from ..hashing import sha256_file
     from ..runtime.measure import run_windows
 
