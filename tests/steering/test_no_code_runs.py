@@ -8,7 +8,7 @@ import pytest
 
 from ..conftest import build_clean_checkpoint, make_git_repo
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "conftest_templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "conftest_templates" / "gate"
 ZEN = "Beautiful is better than ugly"
 
 
