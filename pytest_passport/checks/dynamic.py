@@ -274,11 +274,11 @@ def runtime_output_shape(ctx: CheckContext, runtime: Any) -> Finding:
 @gpu_check("runtime_smoke", section="output_spec", category="output_spec")
 def runtime_smoke(ctx: CheckContext, runtime: Any) -> Finding:
     """The five smoke buckets re-run here; a failing bucket fails, naming it (liveness: frozen output)."""
-    from ..extract.dynamic import measure
+    from ..extract.dynamic import smoke as run_smoke
 
     name = "runtime_smoke"
     observations, source, _ = _observations(ctx, runtime)
-    smoke = measure(runtime, ctx.passport, ctx.checkpoint, observations, source)["smoke"]
+    smoke = run_smoke(runtime, ctx.passport, observations, source)
     buckets = ("determinism", "nan_inf", "liveness", "distribution", "range_check")
     failed = [b for b in buckets if isinstance(smoke.get(b), dict) and smoke[b].get("status") == "fail"]
     summary = {b: smoke[b] for b in buckets if b in smoke}

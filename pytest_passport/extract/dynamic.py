@@ -236,6 +236,17 @@ def _shapes(batch: Any) -> dict[str, list[int]]:
 # --------------------------------------------------------------------------- entry point
 
 
+def smoke(runtime: Any, passport: Passport, calibration: list[Any], source: str) -> dict[str, Any]:
+    """The five smoke buckets, with bounds from the runtime's own normalization (or the sampler's clip)."""
+    from ..runtime.measure import smoke_results
+
+    stats, clip = runtime.action_bounds()
+    parameters = passport.output_spec.inference_parameters if passport.output_spec else None
+    if parameters is not None and parameters.clip_sample and parameters.clip_sample_range:
+        clip = parameters.clip_sample_range  # the sampler clips normalized actions to this bound
+    return smoke_results(runtime, calibration, source, stats, clip)
+
+
 def measure(runtime: Any, passport: Passport, checkpoint: Checkpoint, calibration: list[Any],
             source: str) -> dict[str, Any]:
     """Every live-model fact, keyed by passport section (shared with the gpu re-checks)."""
@@ -243,10 +254,6 @@ def measure(runtime: Any, passport: Passport, checkpoint: Checkpoint, calibratio
 
     batch = runtime.make_batch(calibration[0])
     sample = m.infer_seeded(runtime, calibration[0])
-    stats, clip = runtime.action_bounds()
-    parameters = passport.output_spec.inference_parameters if passport.output_spec else None
-    if parameters is not None and parameters.clip_sample and parameters.clip_sample_range:
-        clip = parameters.clip_sample_range  # the sampler clips normalized actions to this bound
     return {
         "hierarchy": m.module_hierarchy(runtime.model),
         "parameters": m.parameter_summary(runtime.model),
@@ -257,7 +264,7 @@ def measure(runtime: Any, passport: Passport, checkpoint: Checkpoint, calibratio
                           "sample_input_shapes": _shapes(batch) or None,
                           "sample_output_shapes": {"action": list(sample.raw.shape)}},
         "numerical_health": m.numerical_health(runtime, calibration[0]),
-        "smoke": m.smoke_results(runtime, calibration, source, stats, clip),
+        "smoke": smoke(runtime, passport, calibration, source),
     }
 
 
