@@ -46,8 +46,10 @@ class PassportSession:
         self.context = CheckContext(self.checkpoint, self.options, self.digests)
         self.planned: list[PlannedCheck] = plan(self.checkpoint)
         self.selected: list[PlannedCheck] = selected(self.planned, self.skip_sections)
-        #: Passport bytes digest when the run started; signing refuses if it changes meanwhile.
+        #: Passport bytes digest and the tree listing when the run started; signing refuses if
+        #: either changes meanwhile (see :func:`pytest_passport.signoff.changes_since`).
         self.passport_sha256_at_start = self.checkpoint.passport.sha256
+        self.tree_at_start = self.checkpoint.tree
 
     def record(self, item_name: str, status: str, message: str, properties: list[tuple[str, Any]]) -> None:
         """Fold one test report into the outcome table (a failure in any phase wins)."""
