@@ -126,7 +126,7 @@ def build_clean_checkpoint(root: Path) -> Built:
     files = sorted(
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if p.is_file() and p.name not in ("TRAINING_LOG.md", schema.PASSPORT_FILENAME)
+        if p.is_file() and p.name != schema.PASSPORT_FILENAME
     )
     weight_files = [schema.WeightFile(rel, sha256(root / rel), (root / rel).stat().st_size) for rel in files]
     stats_fp = {"file_sha256": sha256(root / normalizer)}
