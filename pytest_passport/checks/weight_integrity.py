@@ -150,11 +150,14 @@ def checkpoint_tree_declared(ctx: CheckContext) -> Finding:
     if unlisted:
         problems["undeclared_files"] = unlisted
     present = declared & set(tree.files)
-    if declared and not present:
+    resized = [rel for rel in present if isinstance(ctx.declared[rel].size_bytes, int) and ctx.declared[rel].size_bytes != tree.files[rel].st_size]
+    if declared and len(resized) == len(present):
+        what = "is in this checkpoint" if not present else "has the declared size here"
         return Finding.failed(
             name,
-            f"none of the {len(declared)} file(s) declared in {PASSPORT_FILENAME} is in this checkpoint: "
+            f"none of the {len(declared)} file(s) declared in {PASSPORT_FILENAME} {what}: "
             "the passport describes another checkpoint; regenerate it (generate-passport) and re-sign",
+            size_differs=sorted(map(shown, resized)),
             **problems,
         )
     if problems:
