@@ -51,6 +51,12 @@ class PassportSession:
         self.passport_sha256_at_start = self.checkpoint.passport.sha256
         self.tree_at_start = self.checkpoint.tree
 
+    def note_selected(self, item_names: list[str]) -> None:
+        """The items that will run (after ``-k``/``-m``/``--deselect``/``--skip-section``):
+        declared files among them are compared with the signoff by their own check."""
+        files = {p.item_name: p.name for p in self.planned if p.is_file}
+        self.options.per_file_checks = frozenset(files[name] for name in item_names if name in files)
+
     def record(self, item_name: str, status: str, message: str, properties: list[tuple[str, Any]]) -> None:
         """Fold one test report into the outcome table (a failure in any phase wins)."""
         section, _, rest = item_name.partition("[")

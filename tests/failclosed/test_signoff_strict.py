@@ -153,3 +153,32 @@ def test_plugin_gate_refuses_a_dont_ship_verdict(pytester: pytest.Pytester, sign
     result = pytester.runpytest("--checkpoint", signed, "--require-signoff", *xdist)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*signoff_verdict: SIGNOFF.json: verdict 'dont_ship' is not 'pass' or 'soft_signal'*"])
+
+
+@pytest.mark.parametrize("skip", [(), ("weight_integrity",)], ids=["full", "skip-weight_integrity"])
+def test_each_signed_file_is_read_once(signed: Path, monkeypatch: pytest.MonkeyPatch, skip: tuple[str, ...]) -> None:
+    """verify() reads every signed file exactly once, whether the per-file checks run or not."""
+    from pytest_passport import hashing
+
+    calls: list[str] = []
+    real = hashing.sha256_file_stat
+
+    def counting(path, *args, **kwargs):
+        calls.append(Path(path).relative_to(signed.resolve()).as_posix())
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(hashing, "sha256_file_stat", counting)
+    assert gate_failures(signed, skip_sections=skip) == []
+    signed_files = [a["path"] for a in json.loads((signed / SIGNOFF).read_text())["artifacts"] if a["path"] != PASSPORT]
+    assert sorted(calls) == sorted(signed_files)
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "n2"])
+def test_deselected_file_check_is_covered_by_the_signoff_check(pytester: pytest.Pytester, signed: Path, xdist: list[str]) -> None:
+    """--deselect of a tampered file's own check: weight_files_match_signoff still fails on it."""
+    flip(signed / "model.safetensors")
+    result = pytester.runpytest(
+        "--checkpoint", signed, "--require-signoff", "--deselect", "checkpoint::weight_integrity[model.safetensors]", *xdist
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*weight_files_match_signoff: SIGNOFF.json: signed file changed: model.safetensors*"])
