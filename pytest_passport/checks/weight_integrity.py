@@ -151,7 +151,7 @@ def checkpoint_tree_declared(ctx: CheckContext) -> Finding:
         problems["undeclared_files"] = unlisted
     present = declared & set(tree.files)
     resized = [rel for rel in present if isinstance(ctx.declared[rel].size_bytes, int) and ctx.declared[rel].size_bytes != tree.files[rel].st_size]
-    if declared and len(resized) == len(present):
+    if declared and (not present or (len(present) >= 2 and len(resized) == len(present))):
         what = "is in this checkpoint" if not present else "has the declared size here"
         return Finding.failed(
             name,
