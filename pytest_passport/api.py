@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .checkpoint import Checkpoint
 from .checks import CheckContext, CheckOptions
-from .errors import VerificationError
+from .errors import PassportError, VerificationError
 from .findings import Finding, Status, verdict_of
 from .schema import PASSPORT_FILENAME, Passport, read_passport
 from .suite import plan, prefetch_digests, selected
@@ -57,15 +57,33 @@ def verify(
     target_repo: Path | str | None = None,
     dataset_path: Path | str | None = None,
     skip_sections: tuple[str, ...] = (),
+    *,
+    reuse_digests: bool = False,
 ) -> Report:
-    """Validate the checkpoint at ``path``; raise :class:`VerificationError` on any hard failure."""
-    checkpoint = Checkpoint(_root(path))
+    """Validate the checkpoint at ``path``; raise :class:`~pytest_passport.PassportError` if it must not load.
+
+    The error (a :class:`VerificationError`) names every hard failure, one per line. With
+    ``reuse_digests=True``, files whose (path, size, mtime_ns, inode) did not change since an
+    earlier call in this process are not hashed again (see :mod:`pytest_passport.fastpath`);
+    every check still runs.
+    """
+    __tracebackhide__ = True
+    try:
+        root = _root(path)
+    except PassportError as exc:
+        raise exc from None
+    checkpoint = Checkpoint(root)
     options = CheckOptions(
         require_signoff=require_signoff,
         target_repo=Path(target_repo) if target_repo else None,
         dataset_path=Path(dataset_path) if dataset_path else None,
     )
-    ctx = CheckContext(checkpoint, options)
+    if reuse_digests:
+        from .fastpath import RememberedDigests
+
+        ctx = CheckContext(checkpoint, options, RememberedDigests())
+    else:
+        ctx = CheckContext(checkpoint, options)
     planned = selected(plan(checkpoint), set(skip_sections))
     options.per_file_checks = frozenset(p.name for p in planned if p.is_file)
     prefetch_digests(ctx, planned)
@@ -74,10 +92,11 @@ def verify(
     finally:
         ctx.digests.close()
     if report.failures:
-        raise VerificationError(path, report.failures)
+        raise VerificationError(path, report.failures) from None
     return report
 
 
 def load_passport(path: Path | str) -> Passport:
     """The typed passport of a checkpoint (directory, zip, URI) or of a MODEL_PASSPORT.json file."""
+    __tracebackhide__ = True
     return read_passport(_root(path) / PASSPORT_FILENAME)

@@ -137,10 +137,20 @@ def sha256_file_stat(path: Path | str, block_size: int = BLOCK_SIZE, *, follow: 
         while n := fh.readinto(buffer):
             digest.update(view[:n])
             size += n
+            _PROGRESS[0] += n
         after = os.fstat(fd)
     if identity(after) != identity(before) or size != before.st_size:
         raise OSError(errno.EAGAIN, "file changed while it was being hashed", str(path))
     return digest.hexdigest(), size, before
+
+
+#: Bytes hashed by this process so far (read by the progress line; approximate under threads).
+_PROGRESS = [0]
+
+
+def bytes_hashed() -> int:
+    """Bytes :func:`sha256_file` has read in this process so far."""
+    return _PROGRESS[0]
 
 
 def _sequential(fd: int) -> None:
