@@ -242,6 +242,10 @@ class Checkpoint:
             raise UnsafePathError(str(rel), "empty path")
         if "\x00" in rel:
             raise UnsafePathError(rel, "path contains a NUL byte")
+        try:
+            os.fsencode(rel)
+        except UnicodeEncodeError:  # a lone surrogate that no file name can hold
+            raise UnsafePathError(rel, "path is not a valid file name (lone surrogate)") from None
         # ``C:/x`` and ``C:\\x`` are absolute on Windows; ``x::y.json`` or ``c:x`` are plain names.
         if rel.startswith(("/", "\\")) or PurePosixPath(rel).is_absolute() or PureWindowsPath(rel).is_absolute():
             raise UnsafePathError(rel, "absolute path; declared paths must be relative to the checkpoint root")
