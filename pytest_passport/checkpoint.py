@@ -39,7 +39,11 @@ def shown(rel: str) -> str:
         rel.encode("utf-8")
         return rel
     except UnicodeEncodeError:
+        pass
+    try:  # bytes of a non-UTF-8 file name, as os.fsdecode escaped them
         return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON document
+        return rel.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 @dataclass(frozen=True)

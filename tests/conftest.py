@@ -59,6 +59,13 @@ class Built:
     def write_passport(self) -> None:
         schema.write_passport(self.passport, self.root / schema.PASSPORT_FILENAME)
 
+    def declare(self, *rels: str) -> None:
+        """Add files written after the build to weight_integrity (so the whole tree stays declared)."""
+        for rel in rels:
+            path = self.root / rel
+            self.passport.weight_integrity.weight_files.append(schema.WeightFile(rel, sha256(path), path.stat().st_size))
+        self.write_passport()
+
     def rehash(self) -> None:
         """Refresh weight_integrity from disk (after editing a declared file on purpose)."""
         for entry in self.passport.declared_files:

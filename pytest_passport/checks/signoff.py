@@ -60,12 +60,21 @@ def signoff_present(ctx: CheckContext) -> Finding:
         return Finding.soft(name, f"no {SIGNOFF_FILENAME}: this checkpoint is not signed")
     signoff = load.document
     malformed: list[str] = []
-    if not _timestamp(signoff.signed_at):
+    missing = "required key is missing"  # a null value reads the same: both leave nothing to check
+    if signoff.signed_at is None:
+        malformed.append(f"signed_at: {missing}")
+    elif not _timestamp(signoff.signed_at):
         malformed.append(f"signed_at: {signoff.signed_at!r} is not a UTC timestamp (YYYY-MM-DDTHH:MM:SSZ)")
-    if signoff.signed_by is None or not isinstance(signoff.signed_by.tool, str) or not signoff.signed_by.tool:
-        malformed.append("signed_by.tool: missing; a signoff names the tool that wrote it")
-    if not isinstance(signoff.verdict_reason, str) or not signoff.verdict_reason.strip():
-        malformed.append("verdict_reason: missing or empty")
+    if signoff.signed_by is None:
+        malformed.append(f"signed_by: {missing}")
+    elif signoff.signed_by.tool is None:
+        malformed.append(f"signed_by.tool: {missing}")
+    elif not signoff.signed_by.tool:
+        malformed.append("signed_by.tool: empty; a signoff names the tool that wrote it")
+    if signoff.verdict_reason is None:
+        malformed.append(f"verdict_reason: {missing}")
+    elif not signoff.verdict_reason.strip():
+        malformed.append("verdict_reason: empty")
     if malformed:
         text = f"{SIGNOFF_FILENAME}: {malformed[0]}"
         if ctx.options.require_signoff:
