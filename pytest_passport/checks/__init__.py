@@ -70,6 +70,7 @@ CHECK_ORDER: tuple[str, ...] = (
     "passport_loadable",
     "signoff_verdict",
     "parent_checkpoint_verified",
+    "checkpoint_tree_declared",
 )
 
 #: Reference category names accepted by ``--skip-section`` besides the section names.

@@ -39,6 +39,11 @@ class CheckOptions:
     device: str = "auto"
     #: The pytest config whose consumer hooks may load/feed/run the model (``None``: no hooks).
     hook_config: Any = None
+    #: Declared files whose own ``weight_integrity[<path>]`` check runs in this session (and
+    #: compares the file with the signoff); ``None`` when unknown. The signoff checks hash
+    #: every other signed artifact themselves, so dropping per-file checks never lets a file
+    #: through, and no file is read twice across xdist workers.
+    per_file_checks: frozenset[str] | None = None
 
 
 @dataclass
