@@ -7,7 +7,9 @@ loader can refuse a checkpoint before touching its weights.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .checkpoint import Checkpoint
 from .checks import CheckContext, CheckOptions
@@ -15,6 +17,9 @@ from .errors import VerificationError
 from .findings import Finding, Status, verdict_of
 from .schema import PASSPORT_FILENAME, Passport, read_passport
 from .suite import plan, prefetch_digests, selected
+
+if TYPE_CHECKING:
+    from .authenticity import Authenticity
 
 
 @dataclass
@@ -40,6 +45,20 @@ class Report:
     def loadable(self) -> bool:
         return not self.failures
 
+    @property
+    def authenticity(self) -> Authenticity:
+        """Who signed: ``.status`` (verified / integrity_only / failed), ``.message``, ``.signer_fingerprint``."""
+        from .authenticity import summarise
+
+        for finding in self.findings:
+            if finding.check == "signoff_signature":
+                return summarise(finding.status.value, finding.details, finding.message)
+        return summarise(None, None, "signature not checked")
+
+    @property
+    def signer_fingerprint(self) -> str | None:
+        return self.authenticity.signer_fingerprint
+
 
 def _root(path: Path | str) -> Path:
     """A local checkpoint directory for a path, a zip, a URI or ``…:latest``."""
@@ -57,13 +76,27 @@ def verify(
     target_repo: Path | str | None = None,
     dataset_path: Path | str | None = None,
     skip_sections: tuple[str, ...] = (),
+    trusted_keys: Sequence[Path | str] | None = None,
 ) -> Report:
-    """Validate the checkpoint at ``path``; raise :class:`VerificationError` on any hard failure."""
+    """Validate the checkpoint at ``path``; raise :class:`VerificationError` on any hard failure.
+
+    ``trusted_keys``: Ed25519 public key files (or ``ssh-ed25519 AAAA...`` lines) one of which
+    must have signed SIGNOFF.json; ``None`` reads ``[tool.pytest_passport] trusted_keys`` from
+    ``./pyproject.toml`` (never from inside the checkpoint); ``()`` pins none (the report's
+    ``authenticity`` then says "integrity only, no authenticity").
+    """
+    from .authenticity import load_trusted, pyproject_trusted_keys
+
     checkpoint = Checkpoint(_root(path))
+    if trusted_keys is None:
+        trusted = pyproject_trusted_keys(Path.cwd(), checkpoint.root)
+    else:
+        trusted = load_trusted(trusted_keys)
     options = CheckOptions(
         require_signoff=require_signoff,
         target_repo=Path(target_repo) if target_repo else None,
         dataset_path=Path(dataset_path) if dataset_path else None,
+        trusted_keys=trusted,
     )
     ctx = CheckContext(checkpoint, options)
     planned = selected(plan(checkpoint), set(skip_sections))

@@ -107,6 +107,13 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
     )
     _common(parser)
     parser.add_argument("--require-signoff", action="store_true", help="fail unless SIGNOFF.json exists and matches (the load gate)")
+    parser.add_argument(
+        "--trusted-key",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="pinned Ed25519 public key (repeatable; replaces [tool.pytest_passport] trusted_keys of ./pyproject.toml)",
+    )
     parser.add_argument("--skip-section", action="append", default=[], metavar="NAME", help="drop a section's checks (repeatable)")
     parser.add_argument("--show-not-checked", action="store_true", help="list not_checked rows too")
     parser.add_argument("--json", metavar="FILE", help="write the JSON report to FILE")
@@ -120,6 +127,8 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
         options.append("--require-signoff")
     for name in ns.skip_section:
         options += ["--skip-section", name]
+    for key in ns.trusted_key:
+        options += ["--trusted-key", key]
     code, state = run_suite(ns.checkpoint, options, numprocesses=ns.numprocesses, show_not_checked=ns.show_not_checked)
     status = _exit_status(code)
     if state is not None:
@@ -148,6 +157,7 @@ def sign_main(argv: Sequence[str] | None = None) -> int:
     _common(parser)
     parser.add_argument("--reason", metavar="TEXT", help="verdict_reason (required when there are soft signals)")
     parser.add_argument("--dry-run", action="store_true", help="print the signoff instead of writing it")
+    parser.add_argument("--signing-key", metavar="FILE", help="Ed25519 private key (PEM or OpenSSH, mode 0600) that signs SIGNOFF.json")
     ns = parser.parse_args(argv)
     from . import bundle
     from .errors import PassportError
@@ -177,6 +187,8 @@ def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespa
     options = _forwarded(ns) + ["--sign"]
     if ns.reason:
         options += ["--reason", ns.reason]
+    if ns.signing_key:
+        options += ["--signing-key", ns.signing_key]
     code, state = run_suite(checkpoint, options, numprocesses=ns.numprocesses, dry_run=ns.dry_run)
     decision = state.decision if state is not None else None
     if decision is None:
@@ -199,7 +211,13 @@ def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespa
         _err(f"dry run: would write {decision.path}")
         return EXIT_OK
     print(f"wrote {decision.path}  verdict={decision.verdict}  artifacts={len(decision.signoff.artifacts or [])}")
-    confirm, _ = run_suite(checkpoint, _forwarded(ns) + ["--require-signoff"], numprocesses=ns.numprocesses)
+    from .authenticity import summary_line
+
+    print(summary_line(state.authenticity))
+    # The confirmation pins the signing key, so it also proves the new signature verifies.
+    block = decision.signoff.extra.get("signature")
+    pinned = ["--trusted-key", block["public_key"]] if isinstance(block, dict) else []
+    confirm, _ = run_suite(checkpoint, _forwarded(ns) + ["--require-signoff"] + pinned, numprocesses=ns.numprocesses)
     if confirm != pytest.ExitCode.OK:
         signing.remove(root / SIGNOFF_FILENAME)
         _err(f"refusing to sign: the gate (--require-signoff) failed on the new {SIGNOFF_FILENAME}; removed it")

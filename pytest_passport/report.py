@@ -32,6 +32,7 @@ def as_dict(state: PassportSession) -> dict[str, Any]:
         "passport_load_status": load_status(state),
         "passport_load_notes": list(state.checkpoint.passport.problems),
         "skipped_sections": sorted(state.skip_sections),
+        "authenticity": state.authenticity.as_dict(),
     }
 
 

@@ -35,6 +35,8 @@ class CheckOptions:
     signing: bool = False
     target_repo: Path | None = None
     dataset_path: Path | None = None
+    #: Pinned Ed25519 public keys (``keys.PublicKey``): with any, the signoff must be signed by one.
+    trusted_keys: tuple[Any, ...] = ()
 
 
 @dataclass
