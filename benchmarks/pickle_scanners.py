@@ -1,6 +1,6 @@
 """Compare static pickle scanners on the corpus of ``pickle_corpus.py``.
 
-Usage (a scratch venv; the scanners are not project dependencies)::
+Corpus: ``tests/authenticity/pickle_corpus.py``. Usage (a scratch venv; the scanners are not project dependencies)::
 
     python -m venv /tmp/scanners
     /tmp/scanners/bin/pip install -c constraints.txt torch==2.13.0 picklescan fickling modelscan joblib numpy
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "authenticity"))
 
 import pickle_corpus  # noqa: E402
 

@@ -8,7 +8,7 @@ inside object ``.npy``/``.npz`` arrays and joblib dumps, plus hand-written opcod
 (memoized ``STACK_GLOBAL``, ``INST``, ``getattr`` chains). Every payload would create a marker
 file if it ever ran; building the corpus never loads anything.
 
-Used by ``benchmarks/pickle_scanners.py`` (scanner comparison) and the tests. Needs numpy;
+Used by the tests and by ``benchmarks/pickle_scanners.py`` (scanner comparison). Needs numpy;
 torch and joblib parts are made only when those are installed.
 """
 
