@@ -17,6 +17,11 @@ import cryptography.hazmat.primitives.asymmetric.ed25519  # noqa: F401
 import cryptography.hazmat.primitives.serialization  # noqa: F401
 import tomllib  # noqa: F401
 
+try:  # torch cannot be imported twice in one process either
+    import torch  # noqa: F401
+except ImportError:
+    pass
+
 from pytest_passport import keys, schema
 
 BIN = Path(sys.executable).parent
