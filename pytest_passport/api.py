@@ -77,13 +77,15 @@ def verify(
     dataset_path: Path | str | None = None,
     skip_sections: tuple[str, ...] = (),
     trusted_keys: Sequence[Path | str] | None = None,
+    model_signing: tuple[Path | str, Path | str] | None = None,
 ) -> Report:
     """Validate the checkpoint at ``path``; raise :class:`VerificationError` on any hard failure.
 
     ``trusted_keys``: Ed25519 public key files (or ``ssh-ed25519 AAAA...`` lines) one of which
     must have signed SIGNOFF.json; ``None`` reads ``[tool.pytest_passport] trusted_keys`` from
     ``./pyproject.toml`` (never from inside the checkpoint); ``()`` pins none (the report's
-    ``authenticity`` then says "integrity only, no authenticity").
+    ``authenticity`` then says "integrity only, no authenticity"). ``model_signing``:
+    ``(bundle, EC public key)`` of an OpenSSF model-signing signature to verify as well.
     """
     from .authenticity import load_trusted, pyproject_trusted_keys
 
@@ -97,6 +99,7 @@ def verify(
         target_repo=Path(target_repo) if target_repo else None,
         dataset_path=Path(dataset_path) if dataset_path else None,
         trusted_keys=trusted,
+        model_signing=(Path(model_signing[0]), Path(model_signing[1])) if model_signing else None,
     )
     ctx = CheckContext(checkpoint, options)
     planned = selected(plan(checkpoint), set(skip_sections))

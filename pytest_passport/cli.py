@@ -114,6 +114,8 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
         metavar="FILE",
         help="pinned Ed25519 public key (repeatable; replaces [tool.pytest_passport] trusted_keys of ./pyproject.toml)",
     )
+    parser.add_argument("--model-signing-signature", metavar="FILE", help="OpenSSF model-signing bundle (key mode) to verify")
+    parser.add_argument("--model-signing-key", metavar="FILE", help="EC public key (PEM) for --model-signing-signature")
     parser.add_argument("--skip-section", action="append", default=[], metavar="NAME", help="drop a section's checks (repeatable)")
     parser.add_argument("--show-not-checked", action="store_true", help="list not_checked rows too")
     parser.add_argument("--json", metavar="FILE", help="write the JSON report to FILE")
@@ -129,6 +131,10 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
         options += ["--skip-section", name]
     for key in ns.trusted_key:
         options += ["--trusted-key", key]
+    if bool(ns.model_signing_signature) != bool(ns.model_signing_key):
+        parser.error("--model-signing-signature and --model-signing-key go together")
+    if ns.model_signing_signature:
+        options += ["--model-signing-signature", ns.model_signing_signature, "--model-signing-key", ns.model_signing_key]
     code, state = run_suite(ns.checkpoint, options, numprocesses=ns.numprocesses, show_not_checked=ns.show_not_checked)
     status = _exit_status(code)
     if state is not None:

@@ -8,6 +8,7 @@ tells an xdist worker, as in pytest's own ``junitxml``).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         help="Pinned Ed25519 public key (repeatable; replaces [tool.pytest_passport] trusted_keys): the signoff must be signed by one.",
     )
+    group.addoption("--model-signing-signature", metavar="FILE", default=None, help="OpenSSF model-signing bundle to verify (with --model-signing-key).")
+    group.addoption("--model-signing-key", metavar="FILE", default=None, help="EC public key (PEM) the model-signing bundle must verify with.")
     group.addoption(
         "--passport-device",
         choices=("auto", "cpu", "cuda"),
@@ -103,6 +106,7 @@ def _build_session(config: pytest.Config, given: str) -> PassportSession:
         target_repo=_optional_dir(config, "target_repo"),
         dataset_path=_optional_dir(config, "dataset_path"),
         trusted_keys=trusted_keys,
+        model_signing=_model_signing(config),
     )
     return PassportSession(
         checkpoint=Checkpoint(root),
@@ -113,6 +117,24 @@ def _build_session(config: pytest.Config, given: str) -> PassportSession:
         skip_sections=skip,
         signing_key=signing_key,
     )
+
+
+def _model_signing(config: pytest.Config) -> tuple[Path, Path] | None:
+    """``--model-signing-signature`` and ``--model-signing-key``, absolute (workers inherit them)."""
+    signature, key = config.getoption("model_signing_signature"), config.getoption("model_signing_key")
+    if not signature and not key:
+        return None
+    if not (signature and key):
+        raise pytest.UsageError("--model-signing-signature and --model-signing-key go together")
+    from .interop.model_signing import available
+
+    if not available():
+        raise pytest.UsageError("--model-signing-signature needs the model-signing package: pip install 'pytest-passport[model-signing]'")
+    for value in (signature, key):
+        if not Path(value).is_file():
+            raise pytest.UsageError(f"{value}: no such file")
+    config.option.model_signing_signature, config.option.model_signing_key = map(os.path.abspath, (signature, key))
+    return Path(config.option.model_signing_signature), Path(config.option.model_signing_key)
 
 
 def _keys(config: pytest.Config, root: Path, sign: bool) -> tuple[tuple[Any, ...], Any]:

@@ -73,6 +73,7 @@ CHECK_ORDER: tuple[str, ...] = (
     "parent_checkpoint_verified",
     # authenticity and unsafe formats
     "signoff_signature",
+    "model_signing_signature",
     "pickle_files_safe",
 )
 

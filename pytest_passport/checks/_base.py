@@ -37,6 +37,8 @@ class CheckOptions:
     dataset_path: Path | None = None
     #: Pinned Ed25519 public keys (``keys.PublicKey``): with any, the signoff must be signed by one.
     trusted_keys: tuple[Any, ...] = ()
+    #: ``(signature bundle, EC public key)`` of an OpenSSF model-signing signature to verify.
+    model_signing: tuple[Path, Path] | None = None
 
 
 @dataclass

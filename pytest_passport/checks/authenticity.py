@@ -80,3 +80,34 @@ def signoff_signature(ctx: CheckContext) -> Finding:
             name, f"{SIGNOFF_FILENAME} is signed by key {signer}, which is not a trusted key (trusted: {', '.join(pinned)})", **details
         )
     return Finding.passed(name, f"{SIGNOFF_FILENAME} signed by trusted key {signer}", **details)
+
+
+@check("model_signing_signature", section=SECTION, category="signoff")
+def model_signing_signature(ctx: CheckContext) -> Finding:
+    """An OpenSSF model-signing bundle (key mode) verifies over the tree and covers every signed artifact.
+
+    not_checked unless ``--model-signing-signature`` and ``--model-signing-key`` are given.
+    Fails when the bundle does not verify with the pinned EC key, when the files differ from
+    its manifest, or when a SIGNOFF.json artifact is missing from it or has another digest.
+    """
+    name = "model_signing_signature"
+    spec = ctx.options.model_signing
+    if not spec:
+        return Finding.not_checked(name, "no --model-signing-signature given")
+    if ctx.options.signing:
+        return Finding.not_checked(name, f"signing: {SIGNOFF_FILENAME} is (re)written by this run")
+    from ..interop.model_signing import ModelSigningError, verify
+
+    signature, public_key = spec
+    try:
+        signed = verify(ctx.checkpoint.root, signature, public_key)
+    except ModelSigningError as exc:
+        return Finding.failed(name, f"{signature}: {exc}", signature=str(signature))
+    artifacts = [a for a in (ctx.signoff.artifacts or []) if a is not None] if ctx.signoff else []
+    differ = sorted({a.path for a in artifacts if signed.get(a.path) != a.sha256})
+    if differ:
+        return Finding.failed(
+            name, f"{SIGNOFF_FILENAME} artifact {differ[0]} is missing from the model_signing manifest or has another digest", artifacts=differ
+        )
+    bound = f", covering all {len(artifacts)} {SIGNOFF_FILENAME} artifact(s)" if artifacts else f" (no usable {SIGNOFF_FILENAME} to bind it to)"
+    return Finding.passed(name, f"model_signing signature verifies {len(signed)} file(s) with key {public_key}{bound}", files=len(signed))
