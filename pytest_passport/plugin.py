@@ -313,9 +313,10 @@ class PassportReporter:
         if decision is None:
             write("signoff: not written (the run ended before it could be decided)", red=True)
         elif decision.written:
-            signer = self.state.authenticity.signer_fingerprint
-            signed = f", signed by key {signer}" if signer else ", unsigned: integrity only, no authenticity"
-            write(f"signoff: wrote {decision.path} (verdict {decision.verdict}{signed})", green=True)
+            from .authenticity import summary_line
+
+            write(f"signoff: wrote {decision.path} (verdict {decision.verdict})", green=True)
+            write(summary_line(self.state.authenticity))
         elif decision.signoff is not None:
             write(f"signoff: dry run, would write {decision.path} (verdict {decision.verdict})")
         else:
