@@ -184,11 +184,17 @@ def load_public_key(path: Path | str) -> PublicKey:
 
 
 def _kind(key: Any) -> str:
-    name = type(key).__name__.lstrip("_")
-    for prefix in ("RSA", "EllipticCurve", "DSA", "Ed448", "X25519", "X448"):
-        if name.startswith(prefix):
-            return {"EllipticCurve": "an EC"}.get(prefix, f"a {prefix}" if prefix != "RSA" else "an RSA")
-    return f"a {name}"
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, rsa
+
+    for kinds, text in (
+        ((rsa.RSAPrivateKey, rsa.RSAPublicKey), "an RSA"),
+        ((ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey), "an EC"),
+        ((dsa.DSAPrivateKey, dsa.DSAPublicKey), "a DSA"),
+        ((ed448.Ed448PrivateKey, ed448.Ed448PublicKey), "an Ed448"),
+    ):
+        if isinstance(key, kinds):
+            return text
+    return "an unsupported"
 
 
 # --------------------------------------------------------------------------- passport-keygen
