@@ -125,3 +125,59 @@ def test_snapshot_link_escaping_the_cache(hf_cache: HfCache, tmp_path: Path) -> 
     with pytest.raises(BundleError, match="outside the repository's cache") as info:
         resolve("hf://lab/demo-run")
     assert info.value.entry == "extra.bin"
+
+
+@pytest.mark.parametrize("target", [".", "..", "../sub"])
+def test_snapshot_directory_link_cycle(hf_cache: HfCache, target: str) -> None:
+    """A directory symlink in the snapshot (here a cycle back up the tree) is refused, never walked into."""
+    commit = hf_cache.add("lab/demo-run", {**metta_files(), "sub/notes.txt": b"n"})
+    os.symlink(target, hf_cache.snapshot("lab/demo-run", commit) / "sub" / "loop", target_is_directory=True)
+    with pytest.raises(BundleError, match="linked directory") as info:
+        resolve("hf://lab/demo-run")
+    assert info.value.entry == "sub/loop"
+
+
+def test_snapshot_over_byte_cap(hf_cache: HfCache, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A snapshot holding more than ``$PYTEST_PASSPORT_DOWNLOAD_MAX_BYTES`` is refused before it is materialised."""
+    files = metta_files()
+    hf_cache.add("lab/demo-run", files)
+    total = sum(len(data) for data in files.values())
+    monkeypatch.setenv("PYTEST_PASSPORT_DOWNLOAD_MAX_BYTES", str(total - 1))
+    with pytest.raises(BundleError, match=f"holds {total} bytes, over the {total - 1}-byte limit"):
+        resolve("hf://lab/demo-run")
+    assert not (cache / "hf").exists()
+    monkeypatch.setenv("PYTEST_PASSPORT_DOWNLOAD_MAX_BYTES", str(total))
+    assert tree(resolve("hf://lab/demo-run").root) == files
+
+
+def test_materialised_file_replaced_is_rebuilt(hf_cache: HfCache) -> None:
+    """A file in the materialised tree that is no longer the hub's blob (rewritten or relinked) is replaced."""
+    hf_cache.add("lab/demo-run", metta_files())
+    root = resolve("hf://lab/demo-run").root
+    (root / "weights.safetensors").unlink()
+    (root / "weights.safetensors").write_bytes(b"planted")
+    again = resolve("hf://lab/demo-run").root
+    assert again == root and tree(again) == metta_files()
+
+
+def test_online_snapshot_over_cap_is_not_fetched(hf_cache: HfCache, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Online, the hub's dry-run sizes are summed first: past the cap, the real download is never started."""
+    file_download = pytest.importorskip("huggingface_hub.file_download")
+    if not hasattr(file_download, "DryRunFileInfo"):
+        pytest.skip("this huggingface_hub has no dry run; the size is checked after download only")
+    import huggingface_hub
+
+    calls: list[bool] = []
+
+    def hub(repo_id: str, *, dry_run: bool = False, **kwargs: object) -> object:
+        """The hub's answer for a repository holding one 5,000-byte file not cached yet."""
+        calls.append(dry_run)
+        assert dry_run, "the download itself must not start"
+        return [file_download.DryRunFileInfo("c" * 40, 5000, "weights.safetensors", "/nowhere", False, True)]
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setenv("PYTEST_PASSPORT_DOWNLOAD_MAX_BYTES", "4999")
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", hub)
+    with pytest.raises(BundleError, match="would download 5000 bytes, over the 4999-byte limit; nothing fetched"):
+        resolve("hf://lab/demo-run")
+    assert calls == [True]

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
 
 from pytest_passport.bundle import ZipLimits, extract_zip, resolve
-from pytest_passport.errors import BundleError, PassportError
+from pytest_passport.errors import BundleError, CheckpointNotFoundError, PassportError
 
 from .conftest import assert_nothing_extracted, metta_files, write_zip
 
@@ -267,3 +269,77 @@ def test_extract_zip_into_named_directory(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="climbs out"):
         extract_zip(bad, tmp_path / "out2")
     assert not (tmp_path / "out2").exists() and not (tmp_path / "evil.txt").exists()
+
+
+# ---------------------------------------------------------------------------- bombs made of many entries
+
+
+def repeated_entry_zip(path: Path, count: int, size: int) -> Path:
+    """A zip of ``count`` entries of ``size`` zero bytes each, deflated once and written raw (fast to build)."""
+    data = bytes(size)
+    packer = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = packer.compress(data) + packer.flush()
+    crc = zlib.crc32(data)
+    body, central = bytearray(), bytearray()
+    for i in range(count):
+        name = f"shard-{i:04d}.bin".encode()
+        header = struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 8, 0, 0x21, crc, len(packed), size, len(name), 0)
+        central += struct.pack(
+            "<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 8, 0, 0x21, crc, len(packed), size, len(name), 0, 0, 0, 0, 0, len(body)
+        ) + name
+        body += header + name + packed
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, count, count, len(central), len(body), 0)
+    path.write_bytes(bytes(body + central + end))
+    return path
+
+
+def test_thousand_one_mib_entries_are_a_bomb(tmp_path: Path, cache: Path) -> None:
+    """1,000 entries of exactly 1 MiB of zeros (about 1 MiB of zip, ~1 GiB extracted) are refused from the headers."""
+    path = repeated_entry_zip(tmp_path / "bundle.zip", 1000, MiB)
+    with zipfile.ZipFile(path) as zf:  # a valid archive that zipfile reads as it is
+        infos = zf.infolist()
+        assert len(infos) == 1000 and sum(i.file_size for i in infos) == 1000 * MiB
+        assert zf.read(infos[-1]) == bytes(MiB)
+    assert path.stat().st_size < 1.25 * MiB
+    limits = ZipLimits()
+    crossing = limits.small_entries_budget_bytes // MiB  # the first entry past the small-entry budget
+    refused(path, cache, f"shard-{crossing:04d}.bin", "summed compression ratio of the small entries")
+
+
+def test_many_small_entries_within_the_budget_pass(tmp_path: Path, cache: Path) -> None:
+    """Small entries compressing very well are fine while their sum stays within the budget (16 MiB)."""
+    path = write_zip(tmp_path / "bundle.zip", with_metta(*((f"zeros-{i}.bin", bytes(MiB)) for i in range(8))))
+    assert len(list(resolve(path).root.iterdir())) == 2 + 8
+
+
+def test_entry_limit_from_environment(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``$PYTEST_PASSPORT_ZIP_MAX_ENTRIES`` caps the entries; the default is 10,000."""
+    assert ZipLimits().max_entries == 10_000
+    monkeypatch.setenv("PYTEST_PASSPORT_ZIP_MAX_ENTRIES", "3")
+    path = write_zip(tmp_path / "demo-run:v3.zip", with_metta(("a", b""), ("b", b"")))
+    refused(path, cache, None, "4 entries exceed the limit of 3")
+
+
+# ---------------------------------------------------------------------------- not a plain zip
+
+
+@pytest.mark.parametrize("prefix", [b"#!/bin/sh\nexec python -m evil\n", b"MZ" + bytes(510), b"PK\x03\x04garbage"])
+def test_prepended_data_is_refused(tmp_path: Path, cache: Path, prefix: bytes) -> None:
+    """Bytes before the first entry (zipfile accepts them, as for self-extracting archives) are refused."""
+    plain = write_zip(tmp_path / "plain.zip", metta_files().items())
+    path = tmp_path / "demo-run:v3.zip"
+    path.write_bytes(prefix + plain.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        assert zf.testzip() is None  # the standard library takes it as a valid archive
+    refused(path, cache, None, "data before the first zip entry")
+
+
+def test_fifo_named_zip_does_not_block(tmp_path: Path, cache: Path) -> None:
+    """A FIFO named like a zip bundle is refused without opening it for a blocking read."""
+    path = tmp_path / "demo-run:v3.zip"
+    os.mkfifo(path)
+    with pytest.raises((BundleError, CheckpointNotFoundError)):
+        resolve(path)
+    with pytest.raises(BundleError, match="not a regular file"):
+        extract_zip(path, tmp_path / "out")
+    assert_nothing_extracted(cache)

@@ -47,10 +47,10 @@ def test_unsupported_scheme() -> None:
 
 
 def test_zip_extracts_into_content_keyed_cache(metta_zip: Path, cache: Path) -> None:
-    """A zip is extracted under ``zips/<sha256 of its bytes>/`` with its files byte for byte."""
+    """A zip is extracted under ``zips/<sha256 of its bytes>/root`` with its files byte for byte."""
     resolved = resolve(metta_zip)
     digest = sha256(metta_zip)
-    assert resolved.root == cache / "zips" / digest
+    assert resolved.root == cache / "zips" / digest / "root"
     assert (resolved.kind, resolved.zip_path, resolved.zip_sha256) == ("zip", metta_zip, digest)
     assert (resolved.run, resolved.epoch) == ("demo-run", 3)
     assert tree(resolved.root) == metta_files()
@@ -95,7 +95,7 @@ def test_tampered_cache_entry_is_rebuilt(metta_zip: Path) -> None:
 def test_cache_dir_argument_wins(metta_zip: Path, tmp_path: Path) -> None:
     """An explicit cache_dir overrides ``$PYTEST_PASSPORT_CACHE``."""
     chosen = tmp_path / "chosen-cache"
-    assert resolve(metta_zip, cache_dir=chosen).root.parent == chosen / "zips"
+    assert resolve(metta_zip, cache_dir=chosen).root.parent.parent == chosen / "zips"
 
 
 def test_default_cache_under_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

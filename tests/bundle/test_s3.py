@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pytest_passport import verify
 from pytest_passport.bundle import checkpoint_uri_for_epoch, resolve
+from pytest_passport.bundle import s3 as bundle_s3
 from pytest_passport.errors import BundleError, CheckpointNotFoundError
 
 from .conftest import (
@@ -32,7 +34,7 @@ def test_validate_signed_bundle_by_s3_uri(s3: Bucket, signed_zip: Path, cache: P
     assert (resolved.kind, resolved.location, resolved.run, resolved.epoch) == ("s3", uri, "demo-run", 3)
     assert resolved.zip_sha256 == sha256(signed_zip)
     assert resolved.zip_path == cache / "downloads" / f"{resolved.zip_sha256}.zip"
-    assert resolved.root == cache / "zips" / resolved.zip_sha256
+    assert resolved.root == cache / "zips" / resolved.zip_sha256 / "root"
     report = verify(resolved.root, require_signoff=True)
     assert report.loadable
 
@@ -127,3 +129,68 @@ def test_bucket_only_uri(s3: Bucket) -> None:
     """``s3://bucket`` alone names no bundle."""
     with pytest.raises(BundleError, match="s3://bucket/key.zip"):
         resolve(f"s3://{s3.name}")
+
+
+# ---------------------------------------------------------------------------- byte cap
+
+
+def large_zip(tmp_path: Path) -> bytes:
+    """A bundle of about 3 MiB that does not compress (random weights padding)."""
+    padding = np.random.default_rng(7).bytes(3 * 1024 * 1024)
+    return zip_bytes(tmp_path, extra=(("padding.bin", padding),))
+
+
+def test_object_over_download_cap_is_not_fetched(s3: Bucket, tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An object the listing says is over ``$PYTEST_PASSPORT_DOWNLOAD_MAX_BYTES`` is refused before downloading."""
+    uri = s3.put("demo-run:v3.zip", large_zip(tmp_path))
+    monkeypatch.setenv("PYTEST_PASSPORT_DOWNLOAD_MAX_BYTES", str(1024 * 1024))
+    with pytest.raises(BundleError, match="larger than the 1048576-byte limit"):
+        resolve(uri)
+    assert not (cache / "downloads").exists() or not any((cache / "downloads").iterdir())
+    assert_nothing_extracted(cache)
+
+
+def test_download_stops_at_the_cap_whatever_the_listing_says(
+    s3: Bucket, tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When the listing understates the size (object replaced after it), streaming stops at the cap."""
+    cap = 1024 * 1024
+    data = large_zip(tmp_path)
+    uri = s3.put("demo-run:v3.zip", data)
+    monkeypatch.setenv("PYTEST_PASSPORT_DOWNLOAD_MAX_BYTES", str(cap))
+    real_object = bundle_s3._s3_object
+    real_filesystem = bundle_s3._s3_filesystem
+    received: list[int] = []
+
+    def understated(fs: object, where: str, source: str) -> tuple[str, dict]:
+        location, info = real_object(fs, where, source)
+        return location, {**info, "size": 100}
+
+    class Counting:
+        def __init__(self, fh: object) -> None:
+            self.fh = fh
+
+        def read(self, n: int = -1) -> bytes:
+            chunk = self.fh.read(n)
+            received.append(len(chunk))
+            return chunk
+
+        def __enter__(self) -> Counting:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.fh.close()
+
+    def counting_filesystem(source: str) -> object:
+        fs = real_filesystem(source)
+        opener = fs.open
+        fs.open = lambda *a, **k: Counting(opener(*a, **k))
+        return fs
+
+    monkeypatch.setattr(bundle_s3, "_s3_object", understated)
+    monkeypatch.setattr(bundle_s3, "_s3_filesystem", counting_filesystem)
+    with pytest.raises(BundleError, match=f"passed the {cap}-byte limit; stopped"):
+        resolve(uri)
+    assert len(data) > 3 * cap and cap < sum(received) <= cap + 1
+    assert not any((cache / "downloads").iterdir())
+    assert_nothing_extracted(cache)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_passport import bundle, verify
-from pytest_passport.bundle import edit_zip, resolve, rewrite_zip
+from pytest_passport import verify
+from pytest_passport.bundle import edit_zip, resolve, rewrite, rewrite_zip
 from pytest_passport.cli import validate_main
 from pytest_passport.errors import BundleError, VerificationError
 
@@ -153,7 +153,7 @@ def test_rewrite_failure_leaves_zip_untouched(plain_zip: Path, documents: Path, 
     def broken(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(bundle, "_add_file", broken)
+    monkeypatch.setattr(rewrite, "_add_file", broken)
     with pytest.raises(OSError, match="No space left"):
         rewrite_zip(plain_zip, documents)
     assert plain_zip.read_bytes() == original
@@ -221,3 +221,73 @@ def test_edit_refuses_hostile_zip(tmp_path: Path, cache: Path) -> None:
     with pytest.raises(BundleError, match="climbs out"), edit_zip(path):
         pass
     assert not any((cache / "work").iterdir()) and not (tmp_path / "evil").exists()
+
+
+# ---------------------------------------------------------------------------- compare-and-swap
+
+
+def other_writer_replaces(path: Path) -> bytes:
+    """Another tool writes a different valid bundle to ``path`` (a new file renamed over it)."""
+    other = write_zip(path.parent / "other.zip", metta_files(9).items())
+    os.replace(other, path)
+    return path.read_bytes()
+
+
+def other_writer_touches(path: Path) -> bytes:
+    """Another tool rewrites the same bytes in place: only the mtime moves."""
+    data = path.read_bytes()
+    st = path.stat()
+    path.write_bytes(data)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    return data
+
+
+def other_writer_appends(path: Path) -> bytes:
+    """Another tool appends in place (same inode, new size)."""
+    with open(path, "ab") as fh:
+        fh.write(b"\0" * 8)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("writer", [other_writer_replaces, other_writer_touches, other_writer_appends])
+def test_edit_refuses_a_zip_changed_since_it_was_read(plain_zip: Path, cache: Path, writer: object) -> None:
+    """A save is refused when the zip's bytes, size, mtime or inode changed after edit_zip read it; theirs is kept."""
+    with pytest.raises(BundleError, match="changed since it was read"):
+        with edit_zip(plain_zip) as edit:
+            (edit.root / "SIGNOFF.json").write_text("{}")
+            edit.save = True
+            theirs = writer(plain_zip)  # type: ignore[operator]
+    assert plain_zip.read_bytes() == theirs
+    assert sorted(os.listdir(plain_zip.parent)) == [plain_zip.name]
+    assert not any((cache / "work").iterdir())
+
+
+def test_edit_refuses_metta_bundle_swapped_mid_edit(bundles: Path) -> None:
+    """The built bundle and the real Metta fixture: a zip swapped mid-edit is left as the other writer left it."""
+    path = bundles / "demo-run:v3.zip"
+    with pytest.raises(BundleError, match="changed since it was read"), edit_zip(path) as edit:
+        edit.save = True
+        theirs = other_writer_replaces(path)
+    assert path.read_bytes() == theirs
+
+
+def test_rewrite_zip_refuses_an_unexpected_state(plain_zip: Path, documents: Path) -> None:
+    """``rewrite_zip(expected=...)`` compares the zip with the state it was read in before writing anything."""
+    with edit_zip(plain_zip) as edit:
+        state = edit.read
+    assert state is not None and state.sha256 == sha256(plain_zip)
+    theirs = other_writer_replaces(plain_zip)
+    with pytest.raises(BundleError, match="changed since it was read"):
+        rewrite_zip(plain_zip, documents, expected=state)
+    assert plain_zip.read_bytes() == theirs
+
+
+def test_rewrite_refuses_prepended_data(plain_zip: Path, documents: Path) -> None:
+    """A zip with bytes before its first entry is neither rewritten nor laundered into a plain one."""
+    plain_zip.write_bytes(b"#!/bin/sh\n" + plain_zip.read_bytes())
+    original = plain_zip.read_bytes()
+    with pytest.raises(BundleError, match="data before the first zip entry"):
+        rewrite_zip(plain_zip, documents)
+    with pytest.raises(BundleError, match="data before the first zip entry"), edit_zip(plain_zip):
+        pass
+    assert plain_zip.read_bytes() == original
