@@ -198,3 +198,24 @@ def test_keygen_writes_owner_only_key_and_matching_ssh_fingerprint(cli, tmp_path
         pytest.skip("ssh-keygen is not installed")
     shown = subprocess.run(["ssh-keygen", "-lf", str(target) + ".pub"], capture_output=True, text=True, check=True).stdout
     assert shown.split()[1] == fingerprint
+
+
+def test_dry_run_prints_the_signed_signoff_and_writes_nothing(cli, clean_checkpoint, key1) -> None:
+    """sign-checkpoint --dry-run --signing-key prints a signoff whose signature verifies; nothing is written."""
+    from pytest_passport.authenticity import examine
+
+    root = clean_checkpoint.root
+    result = cli("sign-checkpoint", root, "--dry-run", "--signing-key", key1.private)
+    assert result.ret == 0, result.stderr.str()
+    printed = json.loads(result.stdout.str())
+    state = examine(printed)
+    assert state.status == "valid" and state.fingerprint == key1.fingerprint
+    assert not (root / schema.SIGNOFF_FILENAME).exists()
+
+
+def test_missing_pinned_key_file_is_a_usage_error(cli, pytester, clean_checkpoint) -> None:
+    """A pyproject trusted_keys entry that does not exist stops the gate with exit 2, naming the file."""
+    pytester.makepyprojecttoml('[tool.pytest_passport]\ntrusted_keys = ["keys/gone.pub"]\n')
+    result = cli("validate-checkpoint", clean_checkpoint.root)
+    assert result.ret == 2
+    assert "keys/gone.pub: cannot open key file: No such file or directory" in result.stderr.str()
