@@ -6,14 +6,14 @@ loader can refuse a checkpoint before touching its weights.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .checkpoint import Checkpoint
 from .checks import CheckContext, CheckOptions
-from .errors import VerificationError
+from .errors import PassportError, VerificationError
 from .findings import Finding, Status, verdict_of
 from .schema import PASSPORT_FILENAME, Passport, read_passport
 from .suite import plan, prefetch_digests, selected
@@ -78,8 +78,15 @@ def verify(
     skip_sections: tuple[str, ...] = (),
     trusted_keys: Sequence[Path | str] | None = None,
     model_signing: tuple[Path | str, Path | str] | None = None,
+    *,
+    reuse_digests: bool = False,
 ) -> Report:
-    """Validate the checkpoint at ``path``; raise :class:`VerificationError` on any hard failure.
+    """Validate the checkpoint at ``path``; raise :class:`~pytest_passport.PassportError` if it must not load.
+
+    The error (a :class:`VerificationError`) names every hard failure, one per line. With
+    ``reuse_digests=True``, files whose (path, size, mtime_ns, inode) did not change since an
+    earlier call in this process are not hashed again (see :mod:`pytest_passport.fastpath`);
+    every check still runs.
 
     ``trusted_keys``: Ed25519 public key files (or ``ssh-ed25519 AAAA...`` lines) one of which
     must have signed SIGNOFF.json; ``None`` reads ``[tool.pytest_passport] trusted_keys`` from
@@ -87,9 +94,14 @@ def verify(
     ``authenticity`` then says "integrity only, no authenticity"). ``model_signing``:
     ``(bundle, EC public key)`` of an OpenSSF model-signing signature to verify as well.
     """
+    __tracebackhide__ = True
     from .authenticity import load_trusted, pyproject_trusted_keys
 
-    checkpoint = Checkpoint(_root(path))
+    try:
+        root = _root(path)
+    except PassportError as exc:
+        raise exc from None
+    checkpoint = Checkpoint(root)
     if trusted_keys is None:
         trusted = pyproject_trusted_keys(Path.cwd(), checkpoint.root)
     else:
@@ -101,7 +113,12 @@ def verify(
         trusted_keys=trusted,
         model_signing=(Path(model_signing[0]), Path(model_signing[1])) if model_signing else None,
     )
-    ctx = CheckContext(checkpoint, options)
+    if reuse_digests:
+        from .fastpath import RememberedDigests
+
+        ctx = CheckContext(checkpoint, options, RememberedDigests())
+    else:
+        ctx = CheckContext(checkpoint, options)
     planned = selected(plan(checkpoint), set(skip_sections))
     prefetch_digests(ctx, planned)
     try:
@@ -109,10 +126,11 @@ def verify(
     finally:
         ctx.digests.close()
     if report.failures:
-        raise VerificationError(path, report.failures)
+        raise VerificationError(path, report.failures) from None
     return report
 
 
 def load_passport(path: Path | str) -> Passport:
     """The typed passport of a checkpoint (directory, zip, URI) or of a MODEL_PASSPORT.json file."""
+    __tracebackhide__ = True
     return read_passport(_root(path) / PASSPORT_FILENAME)

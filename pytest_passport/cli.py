@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from ._cliutil import add_version
 from .nodes import SESSION_KEY
 from .schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, dumps_signoff
 from .session import PassportSession
@@ -85,7 +86,13 @@ def _exit_status(code: int) -> int:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("checkpoint", metavar="CKPT", help="checkpoint directory")
+    add_version(parser)
+    parser.add_argument(
+        "checkpoint",
+        metavar="CKPT",
+        help="checkpoint: a directory, a .zip bundle, file://…, DIR/:latest, s3://bucket/key.zip or "
+        "hf://org/repo[@rev][/subdir] (s3 and hf are read-only: validate only)",
+    )
     parser.add_argument("--target-repo", metavar="DIR", help="deployment repo bound by provenance.deployment_repo_commit")
     parser.add_argument("--dataset-path", metavar="DIR", help="local LeRobot-format dataset")
     parser.add_argument("-n", "--numprocesses", type=int, metavar="N", help="spread per-file hashing over N pytest-xdist workers")
@@ -118,12 +125,15 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model-signing-key", metavar="FILE", help="EC public key (PEM) for --model-signing-signature")
     parser.add_argument("--skip-section", action="append", default=[], metavar="NAME", help="drop a section's checks (repeatable)")
     parser.add_argument("--show-not-checked", action="store_true", help="list not_checked rows too")
-    parser.add_argument("--json", metavar="FILE", help="write the JSON report to FILE")
-    parser.add_argument("--html", metavar="FILE", help="write an HTML report to FILE")
-    parser.add_argument("--markdown", metavar="FILE", help="write a Markdown report to FILE")
+    parser.add_argument("--json", metavar="FILE", help="write the JSON report (layout pytest-passport/report/1) to FILE; '-' for stdout")
+    parser.add_argument("--html", metavar="FILE", help="write the passport card, one self-contained HTML page, to FILE; '-' for stdout")
+    parser.add_argument("--markdown", metavar="FILE", help="write the passport card as Markdown (for a PR comment) to FILE; '-' for stdout")
     ns = parser.parse_args(argv)
     if ns.require_signoff and "signoff" in ns.skip_section:
         parser.error("--require-signoff cannot be combined with --skip-section signoff")
+    missing = missing_local(ns.checkpoint)
+    if missing:
+        parser.error(missing)
     options = _forwarded(ns)
     if ns.require_signoff:
         options.append("--require-signoff")
@@ -135,23 +145,21 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
         parser.error("--model-signing-signature and --model-signing-key go together")
     if ns.model_signing_signature:
         options += ["--model-signing-signature", ns.model_signing_signature, "--model-signing-key", ns.model_signing_key]
-    code, state = run_suite(ns.checkpoint, options, numprocesses=ns.numprocesses, show_not_checked=ns.show_not_checked)
-    status = _exit_status(code)
-    if state is not None:
-        from . import report
-
-        for path, render in ((ns.json, report.to_json), (ns.html, report.to_html), (ns.markdown, report.to_markdown)):
-            if not path:
-                continue
-            try:
-                Path(path).write_text(render(state), encoding="utf-8")
-            except OSError as exc:
-                _err(f"validate-checkpoint: cannot write report {path}: {exc.strerror or exc}")
-                status = max(status, EXIT_USAGE)
-    print(
-        "LOADABLE" if status == EXIT_OK else ("DO NOT LOAD" if status == EXIT_REFUSED else "USAGE ERROR"),
-        ns.checkpoint,
-    )
+    reports = [(ns.json, "json"), (ns.html, "html"), (ns.markdown, "markdown")]
+    to_stdout = any(path == "-" for path, _ in reports)
+    if sum(path == "-" for path, _ in reports) > 1:
+        parser.error("only one of --json/--html/--markdown can write to '-' (stdout)")
+    # A report on stdout keeps stdout for itself: the transcript goes to stderr.
+    stdout = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr) if to_stdout else contextlib.nullcontext():
+        code, state = run_suite(ns.checkpoint, options, numprocesses=ns.numprocesses, show_not_checked=ns.show_not_checked)
+        status = _exit_status(code)
+        if state is not None:
+            status = max(status, write_reports(state, reports, stdout))
+        print(
+            "LOADABLE" if status == EXIT_OK else ("DO NOT LOAD" if status == EXIT_REFUSED else "USAGE ERROR"),
+            ns.checkpoint,
+        )
     return status
 
 
@@ -201,7 +209,7 @@ def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespa
         _err(f"refusing to sign {ns.checkpoint}: validation did not complete (pytest exit {code})")
         return _exit_status(code) if code == pytest.ExitCode.USAGE_ERROR else EXIT_REFUSED
     if decision.hard_failures:
-        _err("refusing to sign: validator verdict = 'dont_ship'")
+        _err(f"refusing to sign: DO NOT LOAD ({len(decision.hard_failures)} hard failure(s); reference verdict dont_ship)")
         for line in decision.hard_failures:
             _err(f"  {line}")
         return EXIT_REFUSED
@@ -223,12 +231,57 @@ def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespa
     # The confirmation pins the signing key, so it also proves the new signature verifies.
     block = decision.signoff.extra.get("signature")
     pinned = ["--trusted-key", block["public_key"]] if isinstance(block, dict) else []
-    confirm, _ = run_suite(checkpoint, _forwarded(ns) + ["--require-signoff"] + pinned, numprocesses=ns.numprocesses)
+    confirm, transcript = _quiet_gate(checkpoint, _forwarded(ns) + pinned, ns.numprocesses)
     if confirm != pytest.ExitCode.OK:
+        sys.stderr.write(transcript)
         signing.remove(root / SIGNOFF_FILENAME)
         _err(f"refusing to sign: the gate (--require-signoff) failed on the new {SIGNOFF_FILENAME}; removed it")
         return EXIT_REFUSED
     return EXIT_OK
+
+
+def write_reports(state: PassportSession, reports: Sequence[tuple[str | None, str]], stdout: Any) -> int:
+    """Write each requested report (``-``: stdout); an unwritable path is a usage error."""
+    from . import report
+
+    render = {"json": report.to_json, "html": report.to_html, "markdown": report.to_markdown}
+    status = EXIT_OK
+    for path, kind in reports:
+        if not path:
+            continue
+        text = render[kind](state)
+        try:
+            if path == "-":
+                stdout.write(text)
+                stdout.flush()
+            else:
+                report.write(path, text)
+        except OSError as exc:
+            _err(f"validate-checkpoint: cannot write report {path}: {exc.strerror or exc}")
+            status = EXIT_USAGE
+    return status
+
+
+def missing_local(given: str) -> str | None:
+    """``no such checkpoint: X`` for a plain local path naming nothing (URIs and ``:latest`` resolve later)."""
+    from .bundle import latest_base, uri_scheme
+
+    if uri_scheme(given) or latest_base(given) is not None:
+        return None
+    path = Path(given)
+    if path.exists() or (path.name and path.with_name(path.name + ".zip").exists()):
+        return None
+    return f"no such checkpoint: {given}"
+
+
+def _quiet_gate(checkpoint: str, options: list[str], numprocesses: int | None) -> tuple[int, str]:
+    """The post-signing gate run, its transcript kept back (the suite was already printed once)."""
+    import io
+
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code, _ = run_suite(checkpoint, options + ["--require-signoff"], numprocesses=numprocesses)
+    return code, buffer.getvalue()
 
 
 def _err(text: str) -> None:

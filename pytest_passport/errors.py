@@ -67,10 +67,14 @@ class BundleError(PassportError):
 
 
 class VerificationError(PassportError):
-    """Raised by :func:`pytest_passport.verify` when the checkpoint must not be loaded."""
+    """Raised by :func:`pytest_passport.verify` when the checkpoint must not be loaded.
+
+    ``except pytest_passport.PassportError`` catches it; ``failures`` holds every hard
+    failure, and the message names each on its own line.
+    """
 
     def __init__(self, checkpoint: Path | str, failures: Sequence[Finding]) -> None:
         self.checkpoint = checkpoint
         self.failures = list(failures)
         lines = "\n".join(f"  {f.check}: {f.message}" for f in self.failures)
-        super().__init__(f"do not load {checkpoint}: {len(self.failures)} hard failure(s)\n{lines}")
+        super().__init__(f"DO NOT LOAD {checkpoint}: {len(self.failures)} hard failure(s)\n{lines}")

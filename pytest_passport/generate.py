@@ -62,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="generate-passport",
         description="Write CKPT/MODEL_PASSPORT.json from the checkpoint's files and git state (no torch, no GPU).",
     )
-    parser.add_argument("checkpoint", metavar="CKPT", help="checkpoint directory")
+    from ._cliutil import add_version
+
+    add_version(parser)
+    parser.add_argument("checkpoint", metavar="CKPT",
+                        help="checkpoint: a directory, a .zip bundle, file://…, DIR/:latest; s3://… and hf://… are "
+                             "read-only (give --output)")
     parser.add_argument("--target-repo", metavar="DIR", type=Path,
                         help="deployment repo recorded as provenance.deployment_repo(_commit); refused when dirty")
     parser.add_argument("--training-repo", metavar="DIR", type=Path,
@@ -211,7 +216,9 @@ def print_summary(extraction: Extraction, output: Path, replaced: bool, out: Tex
     print(f"  images: {images}, training datasets: {datasets}", file=out)
     for label, value in (("training commit", provenance.training_repo_commit if provenance else None),
                          ("deployment commit", provenance.deployment_repo_commit if provenance else None),
-                         ("passport tool commit", provenance.passport_creation_repo_commit if provenance else None)):
+                         ("passport tool commit", (provenance.passport_creation_repo_commit
+                                                   or provenance.extra.get("passport_creation_tool_version"))
+                          if provenance else None)):
         print(f"  {label}: {value or 'not set'}", file=out)
     unfilled = extraction.notes.unfilled
     print(f"Left null ({len(unfilled)} fields) and who fills them:", file=out)
@@ -261,6 +268,31 @@ def generate_in_zip(ns: argparse.Namespace, datasets: tuple[DatasetRef, ...]) ->
     return status
 
 
+def local_target(given: str, output: Path | None) -> tuple[str, bool]:
+    """The local directory or zip to read for every checkpoint form validate-checkpoint accepts.
+
+    ``file://`` and ``DIR/:latest`` name local, writable checkpoints. ``s3://`` and ``hf://`` are
+    read-only: they are fetched (into the private cache) only when ``--output`` says where the
+    passport goes instead. Returns ``(path, is_zip)``.
+    """
+    from .bundle import latest_base, resolve, uri_scheme
+
+    scheme = uri_scheme(given)
+    if scheme in ("s3", "hf"):
+        if output is None:
+            raise PassportError(
+                f"{given}: {scheme}:// checkpoints are read-only; pass --output FILE to write the passport "
+                "elsewhere, or download the checkpoint and run generate-passport on the local copy"
+            )
+        return str(resolve(given).root), False
+    if scheme == "file" or latest_base(given) is not None:
+        resolved = resolve(given)
+        if resolved.zip_path is not None:
+            return str(resolved.zip_path), True
+        return str(resolved.root), False
+    return given, given.endswith(".zip") and Path(given).is_file()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -268,8 +300,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         datasets = parse_datasets(parser, ns.dataset_repos, ns.loader_classes)
     except SystemExit as exc:  # usage errors (2) and --help (0) return instead of exiting the caller
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    from .bundle import uri_scheme
+
+    if uri_scheme(str(ns.checkpoint)) in ("s3", "hf") and ns.output is None:
+        print(f"error: {ns.checkpoint}: remote checkpoints are read-only here; pass --output FILE to write the "
+              "passport elsewhere, or download the checkpoint and generate on the local copy", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        if str(ns.checkpoint).endswith(".zip") and Path(ns.checkpoint).is_file() and ns.output is None:
+        ns.checkpoint, is_zip = local_target(str(ns.checkpoint), ns.output)
+        if is_zip and ns.output is None:
             return generate_in_zip(ns, datasets)
         return generate(ns, datasets)
     except (ExtractionError, PassportError) as exc:

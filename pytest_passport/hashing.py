@@ -40,7 +40,17 @@ def sha256_file(path: Path | str, block_size: int = BLOCK_SIZE) -> tuple[str, in
         while n := fh.readinto(buffer):
             digest.update(view[:n])
             size += n
+            _PROGRESS[0] += n
     return digest.hexdigest(), size
+
+
+#: Bytes hashed by this process so far (read by the progress line; approximate under threads).
+_PROGRESS = [0]
+
+
+def bytes_hashed() -> int:
+    """Bytes :func:`sha256_file` has read in this process so far."""
+    return _PROGRESS[0]
 
 
 def _sequential(fd: int) -> None:

@@ -9,10 +9,9 @@ import pytest
 
 from .findings import Finding, Status
 from .session import PassportSession, jsonable
-from .suite import PlannedCheck
+from .suite import NODE_ROOT, PlannedCheck, node_id
 
 SESSION_KEY = pytest.StashKey[PassportSession]()
-NODE_ROOT = "checkpoint"
 
 
 class SoftSignal(Exception):
@@ -88,4 +87,4 @@ class CheckItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
-        return self.path, None, f"{NODE_ROOT}::{self.name}"
+        return self.path, None, node_id(self.name)

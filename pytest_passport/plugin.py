@@ -224,6 +224,26 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     from .suite import prefetch_digests
 
     prefetch_digests(state.context, files)
+    _start_progress(session.config, state, files)
+
+
+def _start_progress(config: pytest.Config, state: PassportSession, files: list[Any]) -> None:
+    """The stderr progress line of long hashing runs (terminal only; see progress.py)."""
+    from .progress import HashProgress
+
+    total = 0
+    for planned in files:
+        try:
+            total += state.checkpoint.resolve(planned.name).stat().st_size
+        except Exception:  # noqa: BLE001 - the file's own check reports it
+            continue
+    progress = HashProgress.for_terminal(total)
+    if progress is not None:
+        config.add_cleanup(progress.stop)
+        config.stash[_PROGRESS_KEY] = progress
+
+
+_PROGRESS_KEY = pytest.StashKey[Any]()
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -262,6 +282,9 @@ class PassportReporter:
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         state = self.state
+        progress = self.config.stash.get(_PROGRESS_KEY, None)
+        if progress is not None:
+            progress.stop()
         state.digests.close()
         if hasattr(self.config, "workerinput") or not state.sign:
             return
@@ -286,10 +309,14 @@ class PassportReporter:
             return
         state = self.state
         write = terminalreporter.write_line
+        if self.config.get_verbosity() <= -2:  # -qq: no table, only what signing did
+            if state.sign:
+                self._summarise_signing(write)
+            return
         terminalreporter.section("checkpoint passport")
         where = f" (from {state.source})" if state.source and Path(state.source) != state.checkpoint.root else ""
         write(f"checkpoint: {state.checkpoint.root}{where}")
-        write(f"{'section':<24}{'passed':>8}{'soft':>8}{'not chk':>9}{'failed':>8}")
+        write(f"{'section':<24}{'pass':>6}{'soft_signal':>13}{'not_checked':>13}{'fail':>6}")
         counts: dict[str, dict[str, int]] = {}
         for outcome in state.outcomes.values():
             row = counts.setdefault(outcome.section, {PASSED: 0, SOFT: 0, NOT_CHECKED: 0, FAILED: 0})
@@ -297,7 +324,7 @@ class PassportReporter:
         for section in SECTION_ORDER:
             if section in counts:
                 row = counts[section]
-                write(f"{section:<24}{row[PASSED]:>8}{row[SOFT]:>8}{row[NOT_CHECKED]:>9}{row[FAILED]:>8}")
+                write(f"{section:<24}{row[PASSED]:>6}{row[SOFT]:>13}{row[NOT_CHECKED]:>13}{row[FAILED]:>6}")
         if state.skip_sections:
             write(f"skipped sections: {', '.join(sorted(state.skip_sections))}")
         if state.sign:
@@ -323,6 +350,31 @@ class PassportReporter:
             write(f"signoff: not written: {'; '.join(decision.refused)}", red=True)
             if decision.auto_summary:
                 write(f'  to accept them: --reason "{decision.auto_summary}"')
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A not_checked skip points at the check that decided it (``-ra``), not at the plugin's item code."""
+    report = yield
+    if report.skipped and isinstance(item, CheckItem) and isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:
+        location = _check_location(item)
+        if location is not None:
+            report.longrepr = (location[0], location[1], report.longrepr[2])
+    return report
+
+
+def _check_location(item: CheckItem) -> tuple[str, int] | None:
+    """Source file and first line of the function behind a check item."""
+    import inspect
+
+    from .checks.weight_integrity import check_declared_file
+
+    spec = item.planned.spec
+    function = spec.function if spec is not None else check_declared_file
+    try:
+        return inspect.getsourcefile(function) or "", function.__code__.co_firstlineno
+    except (TypeError, AttributeError):
+        return None
 
 
 def _first_line(text: str) -> str:

@@ -155,14 +155,13 @@ class SizeAwareScheduling(LoadScheduling):
 
 def scheduler_for(config: Any, log: Any, state: Any) -> SizeAwareScheduling:
     """The scheduler for a checkpoint run: each declared file's hash item costs its size on disk."""
-    from .nodes import NODE_ROOT
 
     sizes: dict[str, int] = {}
     for planned in state.selected:
         if not planned.is_file:
             continue
         try:
-            sizes[f"{NODE_ROOT}::{planned.item_name}"] = state.checkpoint.resolve(planned.name).stat().st_size
+            sizes[planned.node_id] = state.checkpoint.resolve(planned.name).stat().st_size
         except Exception:  # noqa: BLE001, S112 - unreadable or unsafe: the item itself reports it
             continue
     return SizeAwareScheduling(config, log, cost_of=lambda nodeid: sizes.get(nodeid, 0))

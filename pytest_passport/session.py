@@ -106,7 +106,7 @@ class PassportSession:
             finding = dict(outcome.finding or {"check": p.name, "status": _FINDING_STATUS[outcome.status], "message": outcome.message, "details": {}})
             finding["section"] = p.section
             finding["category"] = p.category
-            finding["nodeid"] = f"checkpoint::{p.item_name}"
+            finding["nodeid"] = p.node_id
             if outcome.status == FAILED and finding.get("status") != "fail":
                 finding["status"] = "fail"  # e.g. a soft signal under --runxfail
             out.append(finding)

@@ -15,6 +15,13 @@ from .checks.weight_integrity import check_declared_file
 from .findings import Finding
 
 FILE_SECTION = "weight_integrity"
+#: The collector every check item hangs under: node ids are ``checkpoint::<section>[<check>]``.
+NODE_ROOT = "checkpoint"
+
+
+def node_id(item_name: str) -> str:
+    """The pytest node id of a check item named ``<section>[<check>]`` (the one place it is formatted)."""
+    return f"{NODE_ROOT}::{item_name}"
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,11 @@ class PlannedCheck:
     def item_name(self) -> str:
         """``<section>[<check>]``, the node id below the ``checkpoint`` collector."""
         return f"{self.section}[{self.name}]"
+
+    @property
+    def node_id(self) -> str:
+        """``checkpoint::<section>[<check>]``."""
+        return node_id(self.item_name)
 
     def run(self, ctx: CheckContext) -> Finding:
         if self.spec is not None:

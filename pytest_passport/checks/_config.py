@@ -6,11 +6,10 @@ import dataclasses
 from typing import Any
 
 from ..findings import Finding
+from ..policies import HORIZON_KEYS
+from ..policies import config_horizon as config_horizon
 from ._base import CheckContext
 
-#: Config keys naming the action chunk length, in "first truthy" order. ``n_action_steps`` is
-#: how many steps of a chunk are executed, not a horizon (spec §8.5).
-HORIZON_KEYS = ("horizon", "chunk_size", "action_horizon")
 #: Keys whose presence marks a config as a policy config (vs. e.g. a HF LLM config).
 POLICY_KEYS = ("input_features", "output_features", "image_features", "robot_state_feature", "n_action_steps", *HORIZON_KEYS)
 
@@ -90,14 +89,6 @@ def image_shapes(config: dict[str, Any]) -> dict[str, list[Any] | None]:
             if isinstance(key, str):
                 images.setdefault(key, None)
     return images
-
-
-def config_horizon(config: dict[str, Any]) -> tuple[str, Any] | None:
-    """``(key, value)`` of the first truthy of ``horizon``, ``chunk_size``, ``action_horizon``."""
-    for key in HORIZON_KEYS:
-        if config.get(key):
-            return key, config[key]
-    return None
 
 
 def is_blank(block: Any) -> bool:

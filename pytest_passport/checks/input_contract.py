@@ -7,14 +7,15 @@ with :mod:`.model_internals`.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from .. import policies
 from ..errors import DocumentError, UnsafePathError
 from ..findings import Finding
 from ..schema import InputContract, TrainingDatasetSpec
 from ._base import COMMIT, NULL_COMMIT, REPO, SHA256, CheckContext, check, no_passport
+from ._contract import missing_from_contract
 from ._config import (
     _dict,
     _is_int,
@@ -45,11 +46,21 @@ def _contract(ctx: CheckContext) -> InputContract:
 
 @check("input_contract_vs_config", section=SECTION, category=CATEGORY)
 def input_contract_vs_config(ctx: CheckContext) -> Finding:
-    """Every shape/dim/horizon the passport claims must be reflected in the config.
+    """The passport's input contract and the config describe the same features, in both directions.
 
-    Fix (spec §8.5): the action horizon is compared with the first truthy of ``horizon``,
-    ``chunk_size``, ``action_horizon`` — never ``n_action_steps``. Fix (§8.4): a checkpoint
-    without any config is ``not_checked``; an unparseable config fails naming the file.
+    Contract → config: every image key exists in the config with the same shape; ``state``,
+    ``actions`` dims and the action horizon equal the config's. Config → contract (LeRobot
+    ``input_features``/``output_features``): every feature has a contract entry — a VISUAL one in
+    ``images``, ``observation.state`` in ``state``, ``action`` in ``actions``, any other (e.g.
+    ``observation.environment_state``) in the ``environment_state``/``other_inputs`` extension
+    blocks, with the same shape — and every extension entry names a config feature. Any
+    difference fails.
+
+    Fix (spec §8.5): the action horizon is compared with the policy type's chunk key (else the
+    first of ``horizon``, ``chunk_size``, ``action_horizon``, ``action_chunk_size``) — never
+    ``n_action_steps``. Fix (§8.4): a checkpoint without any config is ``not_checked``; an
+    unparseable config fails naming the file. Fix (spec checks only contract → config, so a
+    passport with its cameras deleted passed): the config → contract direction.
     """
     name = "input_contract_vs_config"
     if (nc := no_passport(name, ctx)):
@@ -88,6 +99,12 @@ def input_contract_vs_config(ctx: CheckContext) -> Finding:
                  "output_features.action.shape[0]", theirs)
     if actions and actions.horizon is not None and (found := config_horizon(config)) and found[1] != actions.horizon:
         mismatch("action_horizon_mismatch", "input_contract.actions.horizon", actions.horizon, *found)
+    elif actions and actions.horizon is not None and policies.rules(config).single_step and not config_horizon(config):
+        mismatch("action_horizon_mismatch", "input_contract.actions.horizon", actions.horizon,
+                 "type", f"{config.get('type')} (single-step: no chunk)")
+    for problem in missing_from_contract(config, ic):
+        problem["message"] = f"{problem['message']} ({cfg})"
+        mismatches.append(problem)
     if mismatches:
         return Finding.failed(name, mismatches[0]["message"] + _more(mismatches), config=cfg, mismatches=mismatches)
     return Finding.passed(name, f"input_contract agrees with {cfg}", config=cfg)
@@ -179,22 +196,11 @@ def input_contract_vs_norm_stats(ctx: CheckContext) -> Finding:
     return Finding.passed(name, f"normalization stats match for {', '.join(checked)}", checked=checked)
 
 
-def hf_hub_cache() -> Path:
-    """The Hugging Face hub cache directory, honouring HF_HUB_CACHE / HF_HOME like huggingface_hub."""
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if os.environ.get(var):
-            return Path(os.environ[var]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    xdg = os.environ.get("XDG_CACHE_HOME") or "~/.cache"
-    return Path(xdg).expanduser() / "huggingface" / "hub"
-
-
 def _cached_dataset(spec: TrainingDatasetSpec) -> Path | None:
     """``datasets--<org>--<name>/snapshots/<commit>``, or the only snapshot there is."""
     if not spec.repo or not REPO.match(spec.repo):
         return None
-    snapshots = hf_hub_cache() / f"datasets--{spec.repo.replace('/', '--')}" / "snapshots"
+    snapshots = policies.hf_hub_cache() / f"datasets--{spec.repo.replace('/', '--')}" / "snapshots"
     if spec.commit and COMMIT.match(spec.commit) and (snapshots / spec.commit).is_dir():
         return snapshots / spec.commit
     try:
@@ -206,13 +212,7 @@ def _cached_dataset(spec: TrainingDatasetSpec) -> Path | None:
 
 def _dataset_image_chw(feature: dict[str, Any]) -> list[Any] | None:
     """A dataset image shape in C,H,W order (datasets store H,W,C unless ``names`` say otherwise)."""
-    shape = _shape(feature)
-    if not shape or len(shape) != 3:
-        return shape
-    names = feature.get("names")
-    if isinstance(names, list) and names and str(names[0]).lower() in ("channel", "channels", "c"):
-        return list(shape)
-    return [shape[2], shape[0], shape[1]]
+    return policies.dataset_image_chw(_shape(feature), feature.get("names"))
 
 
 @check("input_contract_vs_dataset", section=SECTION, category=CATEGORY)
@@ -386,22 +386,35 @@ def camera_identity(ctx: CheckContext) -> Finding:
 
 @check("horizon_consistency", section=SECTION, category="model_internals", static=True)
 def horizon_consistency(ctx: CheckContext) -> Finding:
-    """All present horizon fields agree, and ``n_action_steps`` fits inside the horizon.
+    """The config's chunk length and the steps executed per call are consistent.
 
-    Fix (spec §8.5): horizon fields are ``chunk_size``, ``horizon``, ``action_horizon``;
-    ``n_action_steps`` (steps executed per chunk) must be a positive int ≤ the horizon instead of
-    equal to it. Fix (§8.4): no config, or a config that is not a policy config (e.g. a HF LLM
-    config), is ``not_checked``; a policy config without any horizon field fails.
+    Heuristics and their failure rules:
+
+    1. Every horizon key present (``horizon``, ``chunk_size``, ``action_horizon``,
+       ``action_chunk_size``) must be a positive integer, and all present must agree — else fail.
+    2. A chunked LeRobot type must carry its own chunk key (:mod:`pytest_passport.policies`, e.g.
+       ACT ``chunk_size``, Diffusion ``horizon``, VQ-BeT ``action_chunk_size``) — else fail: lerobot
+       would silently use its default. A single-step type (the Gaussian actor, SAC) emits one
+       action per call, has no chunk and passes.
+    3. ``n_action_steps`` (executed per call) must be a positive integer ≤ the chunk — else fail.
+       For TD-MPC the horizon is the MPC planning horizon, and ``n_action_repeats`` must be a
+       positive integer.
+    4. A LeRobot ``type`` missing from the table gets the generic keys; no horizon then is a soft
+       signal naming the type. A policy config without ``type`` and without a horizon fails.
+
+    Fix (spec §8.5): ``n_action_steps`` must be ≤ the horizon instead of equal to it, and the
+    keys include ``action_chunk_size`` (VQ-BeT). Fix (§8.4): no config, or a config that is not
+    a policy config (e.g. a HF LLM config), is ``not_checked``. Fix (the spec fails every policy
+    config without a horizon): a single-step policy has none and passes; an unknown type is a
+    soft signal.
     """
     name = "horizon_consistency"
     if (gate := config_gate(name, ctx)):
         return gate
     config, cfg = ctx.config, config_name(ctx)
-    present = {key: config[key] for key in ("chunk_size", "horizon", "action_horizon") if config.get(key) is not None}
-    if not present:
-        if not is_policy_config(config):
-            return Finding.not_checked(name, f"{cfg} is not a policy config (no features, no horizon)")
-        return Finding.failed(name, f"{cfg} declares no chunk_size/horizon/action_horizon")
+    policy_type = config.get("type")
+    entry = policies.lookup(policy_type)
+    present = policies.horizon_values(config)
     bad = {k: v for k, v in present.items() if not _is_int(v) or v <= 0}
     if bad:
         key, value = next(iter(bad.items()))
@@ -409,16 +422,35 @@ def horizon_consistency(ctx: CheckContext) -> Finding:
     if len(set(present.values())) > 1:
         text = " != ".join(f"{k} {v}" for k, v in present.items())
         return Finding.failed(name, f"{cfg} {text}", **present)
-    horizon = next(iter(present.values()))
     steps = config.get("n_action_steps")
-    details = {**present, "n_action_steps": steps}
+    details: dict[str, Any] = {**present, "n_action_steps": steps, "policy_type": policy_type}
+    if steps is not None and (not _is_int(steps) or steps <= 0):
+        return Finding.failed(name, f"{cfg} n_action_steps {steps!r} is not a positive integer", **details)
+    if entry is not None and entry.repeats_key and (repeats := config.get(entry.repeats_key)) is not None:
+        details[entry.repeats_key] = repeats
+        if not _is_int(repeats) or repeats <= 0:
+            return Finding.failed(name, f"{cfg} {entry.repeats_key} {repeats!r} is not a positive integer", **details)
+    if not present:
+        if entry is not None and entry.single_step:
+            return Finding.passed(name, f"{cfg}: {policy_type} is a single-step policy (one action per call, no chunk)",
+                                  **details)
+        if not is_policy_config(config):
+            return Finding.not_checked(name, f"{cfg} is not a policy config (no features, no horizon)")
+        if isinstance(policy_type, str) and entry is None:
+            return Finding.soft(name, f"LeRobot policy type {policy_type!r} is not in this tool's table and {cfg} "
+                                f"declares none of {', '.join(policies.HORIZON_KEYS)}", **details)
+        wanted = entry.horizon_key if entry is not None and entry.horizon_key else "/".join(policies.HORIZON_KEYS)
+        return Finding.failed(name, f"{cfg} declares no {wanted}", **details)
+    if entry is not None and entry.horizon_key and entry.horizon_key not in present:
+        return Finding.failed(name, f"{cfg} declares {', '.join(present)} but a {policy_type} policy reads its chunk "
+                              f"length from {entry.horizon_key} (lerobot would use its default)", **details)
+    horizon = next(iter(present.values()))
+    kind = "planning horizon" if entry is not None and entry.planning_horizon else "horizon"
     if steps is not None:
-        if not _is_int(steps) or steps <= 0:
-            return Finding.failed(name, f"{cfg} n_action_steps {steps!r} is not a positive integer", **details)
         if steps > horizon:
-            return Finding.failed(name, f"{cfg} n_action_steps {steps} > horizon {horizon}", **details)
-        return Finding.passed(name, f"{cfg} horizon {horizon}, n_action_steps {steps} <= horizon", **details)
-    return Finding.passed(name, f"{cfg} horizon {horizon}", **details)
+            return Finding.failed(name, f"{cfg} n_action_steps {steps} > {kind} {horizon}", **details)
+        return Finding.passed(name, f"{cfg} {kind} {horizon}, n_action_steps {steps} <= {kind}", **details)
+    return Finding.passed(name, f"{cfg} {kind} {horizon}", **details)
 
 
 @check("image_keys_declared", section=SECTION, category=CATEGORY, static=True)

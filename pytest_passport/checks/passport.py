@@ -19,13 +19,16 @@ def passport_loadable(ctx: CheckContext) -> Finding:
 
     The reference treats a corrupt or unsupported-version passport silently (spec §8.14):
     its passport checks just become not_checked. Here it is a failure of its own.
+
+    Fix (the reference reports a checkpoint without any passport as loadable): a missing
+    MODEL_PASSPORT.json always fails, with or without ``--require-signoff`` — there is
+    nothing to check the checkpoint against.
     """
     name = "passport_loadable"
     load = ctx.checkpoint.passport
     if load.state == "absent":
-        if ctx.options.require_signoff or ctx.options.signing:
-            return Finding.failed(name, f"no {PASSPORT_FILENAME} in the checkpoint root; run generate-passport")
-        return Finding.soft(name, f"no {PASSPORT_FILENAME} in the checkpoint root; run generate-passport")
+        return Finding.failed(name, f"no {PASSPORT_FILENAME} in the checkpoint root: nothing to validate it against; "
+                              "run generate-passport (then sign-checkpoint)")
     if load.state == "invalid":
         shown = "; ".join(load.problems[:3])
         more = f" (+{len(load.problems) - 3} more)" if len(load.problems) > 3 else ""
@@ -50,6 +53,12 @@ def passport_loadable(ctx: CheckContext) -> Finding:
     return Finding.passed(name, f"schema_version {version}, {len(passport.declared_files)} declared file(s)", sha256=load.sha256)
 
 
+#: What to tell the user about a mask shorter than its dimension.
+FALSE_DROPPING = ("the reference passport writer has a known defect that drops `false` elements from boolean "
+                  "arrays, so this mask lost entries and is not 'all true'; regenerate the passport with "
+                  "generate-passport (then sign-checkpoint)")
+
+
 def _truncated_masks(passport: Passport) -> list[str]:
     """Action masks whose length differs from ``input_contract.actions.total_dim``."""
     actions = passport.input_contract.actions if passport.input_contract else None
@@ -59,7 +68,8 @@ def _truncated_masks(passport: Passport) -> list[str]:
     if actions.delta_dims is not None:
         masks["input_contract.actions.delta_dims.delta_mask"] = actions.delta_dims.delta_mask
     return [
-        f"{field} has {len(mask)} entries but actions.total_dim is {actions.total_dim} (truncated by a writer that drops false?)"
+        f"{field} has {len(mask)} entries but actions.total_dim is {actions.total_dim}"
+        + (f": {FALSE_DROPPING}" if len(mask) < actions.total_dim else "; it must have one entry per action dimension")
         for field, mask in masks.items()
         if mask is not None and len(mask) != actions.total_dim
     ]

@@ -37,10 +37,47 @@ def training_repo_commit_format(ctx: CheckContext) -> Finding:
     return _commit_format("training_repo_commit_format", "training_repo_commit", ctx)
 
 
+#: Provenance extension written by generate-passport: ``<distribution>==<version>`` of the tool.
+TOOL_VERSION_KEY = "passport_creation_tool_version"
+
+
+def _released_version(value: Any) -> str | None:
+    """``value`` when it is ``<distribution>==<PEP 440 version>``, else ``None``."""
+    from packaging.version import InvalidVersion, Version
+
+    if not isinstance(value, str) or value.count("==") != 1:
+        return None
+    distribution, version = value.split("==")
+    try:
+        Version(version)
+    except InvalidVersion:
+        return None
+    return value if distribution.strip() else None
+
+
 @check("passport_creation_repo_commit_format", section=SECTION, category=CATEGORY)
 def passport_creation_repo_commit_format(ctx: CheckContext) -> Finding:
-    """Reference semantics: ``provenance.passport_creation_repo_commit`` present and well-formed."""
-    return _commit_format("passport_creation_repo_commit_format", "passport_creation_repo_commit", ctx)
+    """``provenance.passport_creation_repo_commit`` present and well-formed (7-40 lowercase hex).
+
+    Fix (spec §2.6 requires the commit, so a tool installed from a release — no git checkout,
+    no VCS URL — could never sign): when the commit is absent, the released tool version
+    recorded in the ``provenance.passport_creation_tool_version`` extension
+    (``pytest-passport==X.Y.Z``, a valid PEP 440 version) identifies the tool instead and passes.
+    A malformed commit still fails, version or not.
+    """
+    name = "passport_creation_repo_commit_format"
+    if (nc := no_passport(name, ctx)):
+        return nc
+    provenance = _provenance(ctx)
+    version = provenance.extra.get(TOOL_VERSION_KEY)
+    if not provenance.passport_creation_repo_commit and version is not None:
+        if (released := _released_version(version)) is None:
+            return Finding.failed(name, f"provenance.passport_creation_repo_commit is missing and "
+                                  f"provenance.{TOOL_VERSION_KEY} {version!r} is not <distribution>==<version>",
+                                  **{TOOL_VERSION_KEY: version})
+        return Finding.passed(name, f"no provenance.passport_creation_repo_commit (tool installed from a release); "
+                              f"provenance.{TOOL_VERSION_KEY} {released}", **{TOOL_VERSION_KEY: released})
+    return _commit_format(name, "passport_creation_repo_commit", ctx)
 
 
 @check("run_log_path_format", section=SECTION, category=CATEGORY)

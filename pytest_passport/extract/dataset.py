@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..policies import dataset_image_chw
 from ..schema import ImageSpec, InputContract, TemporalSpec
 from ._common import ConfigReader, ExtractionError, Notes
 
@@ -104,9 +105,7 @@ def _chw(feature: DatasetFeature) -> list[int] | None:
     shape = feature.shape
     if not shape or len(shape) != 3:
         return None
-    if feature.names and feature.names[0] in ("channels", "channel", "c"):
-        return list(shape)
-    return [shape[2], shape[0], shape[1]]
+    return dataset_image_chw(shape, feature.names)
 
 
 def _check_image(image: ImageSpec, dataset: LocalDataset, to_dataset: dict[str, str], notes: Notes) -> None:

@@ -17,6 +17,10 @@ from ._common import ExtractionError
 
 #: The distribution whose commit goes into ``provenance.passport_creation_repo_commit``.
 DISTRIBUTION = "pytest-passport"
+#: Provenance extension key holding the released version of the tool that wrote the passport
+#: (``pytest-passport==X.Y.Z``), recorded always; it stands in for the commit when the tool
+#: was installed from a release (no git checkout, no VCS URL).
+TOOL_VERSION_KEY = "passport_creation_tool_version"
 #: How many changed paths a "dirty repo" message lists before summarising.
 LISTED_CHANGES = 5
 
@@ -105,6 +109,15 @@ def tool_repo() -> tuple[str | None, str | None]:
     if found[1]:
         return found
     return _direct_url_commit()
+
+
+def tool_version() -> str:
+    """``pytest-passport==<version>`` of the running tool (installed metadata, else the package's own)."""
+    try:
+        version = importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        from .. import __version__ as version
+    return f"{DISTRIBUTION}=={version}"
 
 
 def _checkout_of_package() -> tuple[str | None, str | None]:

@@ -11,24 +11,35 @@ What comes from where:
   at inference and their ``state_file``, whose sha256 is the stats fingerprint. Inputs point at
   the preprocessor's normalizer file, actions at the postprocessor's unnormalizer file (the one
   that turns model output into robot commands).
-* Delta indices are properties of LeRobot's policy classes, not config fields; they are
-  recomputed here per policy type (:data:`DELTA_INDICES`).
+* Per-type knowledge (class path, chunk key, steps executed per call, delta-index rule,
+  crop/resize keys, padding dims, image normalization inside processor steps) comes from
+  :mod:`pytest_passport.policies`, the table the checks read too. Delta indices are properties
+  of LeRobot's policy classes, not config fields, so they are recomputed from it.
 
 Environment-state inputs (``type: ENV``, e.g. ``observation.environment_state``) are neither a
 camera nor part of the proprioceptive state vector that ``input_contract.state.total_dim``
 describes (validators compare that with ``observation.state`` alone), so they go in an
 ``input_contract.environment_state`` extension block shaped like a StateSpec (``key``,
 ``total_dim``, ``normalization``) and, like every input, into ``forward_graph``.
+
+Extension keys (the schema has no field; readers keep them in the block's ``extra``):
+
+* ``input_contract.state.padded_dim`` / ``input_contract.actions.padded_dim``: ``max_state_dim``
+  / ``max_action_dim`` the model zero-pads the vector to (SmolVLA, PI0, X-VLA, GR00T);
+* ``output_spec.inference_parameters.extra``: ``action_repeats`` (TD-MPC ``n_action_repeats``),
+  ``horizon_kind`` (``planning`` for TD-MPC, ``single_step`` for a policy without a chunk);
+* ``input_contract.images[].normalization`` of an image normalized by a processor step (X-VLA's
+  ``xvla_imagenet_normalize``) records that step's mode and statistics, not the normalizer's
+  ``IDENTITY``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from ..checkpoint import PROCESSOR_FILES, Checkpoint
+from .. import policies
+from ..checkpoint import Checkpoint
 from ..errors import DocumentError
 from ..schema import (
     ActionSpec,
@@ -48,38 +59,24 @@ from ..schema import (
     TrainingDatasetSpec,
     TransformStep,
 )
-from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, dataset_spec, read_object
+from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, dataset_spec
 from .integrity import FileDigests
+from .lerobot_files import (
+    ACTION_KEY,
+    RENAMER,
+    STATE_KEY,
+    Feature,
+    LeRobotConfig,
+    NormContext,
+    Pipelines,
+    Step,
+    read_config,
+    read_pipelines,
+)
 
-STATE_KEY = "observation.state"
-ACTION_KEY = "action"
 TRAIN_CONFIG = "train_config.json"
 #: Loader every ``lerobot-train`` run uses (module path of LeRobot 0.4+).
 LOADER_CLASS = "lerobot.datasets.lerobot_dataset.LeRobotDataset"
-#: Config keys naming the action chunk length, first present wins (never ``n_action_steps``,
-#: which counts the steps of a chunk that are executed).
-HORIZON_KEYS = ("horizon", "chunk_size", "action_horizon", "action_chunk_size")
-
-#: Policy type -> (module, class) in LeRobot 0.4+ (``lerobot.policies.factory.get_policy_class``).
-POLICY_CLASSES: dict[str, tuple[str, str]] = {
-    "act": ("lerobot.policies.act.modeling_act", "ACTPolicy"),
-    "diffusion": ("lerobot.policies.diffusion.modeling_diffusion", "DiffusionPolicy"),
-    "pi0": ("lerobot.policies.pi0.modeling_pi0", "PI0Policy"),
-    "pi05": ("lerobot.policies.pi05.modeling_pi05", "PI05Policy"),
-    "sac": ("lerobot.policies.sac.modeling_sac", "SACPolicy"),
-    "smolvla": ("lerobot.policies.smolvla.modeling_smolvla", "SmolVLAPolicy"),
-    "tdmpc": ("lerobot.policies.tdmpc.modeling_tdmpc", "TDMPCPolicy"),
-    "vqbet": ("lerobot.policies.vqbet.modeling_vqbet", "VQBeTPolicy"),
-}
-
-#: Statistics each normalization mode reads from the normalizer state file.
-REQUIRED_STATS: dict[str, tuple[str, ...]] = {
-    "MEAN_STD": ("mean", "std"),
-    "MIN_MAX": ("min", "max"),
-    "QUANTILES": ("q01", "q99"),
-    "QUANTILE10": ("q10", "q90"),
-}
-
 #: Processor registry name -> (transform operation, what it applies to).
 STEP_KINDS: dict[str, tuple[str, str]] = {
     "rename_observations_processor": ("rename_keys", "all"),
@@ -88,234 +85,9 @@ STEP_KINDS: dict[str, tuple[str, str]] = {
     "normalizer_processor": ("normalize", "all"),
     "unnormalizer_processor": ("unnormalize", "action"),
     "tokenizer_processor": ("tokenize", "language"),
+    "xvla_image_to_float": ("to_float_unit_range", "all_images"),
+    "xvla_imagenet_normalize": ("normalize_imagenet", "all_images"),
 }
-NORMALIZER = "normalizer_processor"
-UNNORMALIZER = "unnormalizer_processor"
-RENAMER = "rename_observations_processor"
-TOKENIZER = "tokenizer_processor"
-
-
-# --------------------------------------------------------------------------- parsed inputs
-
-
-@dataclass(frozen=True)
-class Feature:
-    key: str
-    type: str
-    shape: list[int]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One saved processor step."""
-
-    pipeline_file: str
-    index: int
-    name: str
-    config: dict[str, Any]
-    state_file: str | None
-
-    @property
-    def where(self) -> str:
-        return f"{self.pipeline_file} steps[{self.index}] ({self.name})"
-
-    def norm_map(self) -> dict[str, str]:
-        value = self.config.get("norm_map")
-        if not isinstance(value, dict):
-            return {}
-        return {str(k): str(v) for k, v in value.items()}
-
-    def feature_keys(self) -> set[str] | None:
-        """Features this (un)normalizer covers; ``None`` when the step does not list them."""
-        value = self.config.get("features")
-        return set(value) if isinstance(value, dict) else None
-
-
-@dataclass
-class Pipelines:
-    pre: list[Step] = field(default_factory=list)
-    post: list[Step] = field(default_factory=list)
-
-    @property
-    def present(self) -> bool:
-        return bool(self.pre or self.post)
-
-    @staticmethod
-    def _find(steps: list[Step], name: str) -> Step | None:
-        return next((s for s in steps if s.name == name), None)
-
-    def normalizer(self) -> Step | None:
-        return self._find(self.pre, NORMALIZER)
-
-    def unnormalizer(self) -> Step | None:
-        return self._find(self.post, UNNORMALIZER)
-
-    def renamer(self) -> Step | None:
-        return self._find(self.pre, RENAMER)
-
-    def tokenizer(self) -> Step | None:
-        return self._find(self.pre, TOKENIZER)
-
-
-@dataclass
-class LeRobotConfig:
-    """The fields of ``config.json`` this extractor uses, type-checked."""
-
-    reader: ConfigReader
-    policy_type: str | None
-    inputs: list[Feature]
-    outputs: list[Feature]
-    normalization_mapping: dict[str, str]
-    n_obs_steps: int | None
-    horizon: int | None
-    n_action_steps: int | None
-
-    def feature(self, key: str) -> Feature | None:
-        return next((f for f in self.inputs + self.outputs if f.key == key), None)
-
-    def inputs_of(self, kind: str) -> list[Feature]:
-        return [f for f in self.inputs if f.type == kind]
-
-
-def _features(reader: ConfigReader, key: str) -> list[Feature]:
-    block = reader.obj(key)
-    if block is None:
-        return []
-    features: list[Feature] = []
-    for name, feature in block.members():
-        kind = feature.string("type")
-        shape = feature.shape("shape")
-        if kind is None:
-            raise feature.fail("type", "required string is missing")
-        features.append(Feature(name, kind.upper(), shape or []))
-    return features
-
-
-def read_config(reader: ConfigReader) -> LeRobotConfig:
-    mapping = reader.string_map("normalization_mapping") or {}
-    horizon = next((h for key in HORIZON_KEYS if (h := reader.positive_integer(key))), None)
-    return LeRobotConfig(
-        reader=reader,
-        policy_type=reader.string("type"),
-        inputs=_features(reader, "input_features"),
-        outputs=_features(reader, "output_features"),
-        normalization_mapping={k.upper(): v.upper() for k, v in mapping.items()},
-        n_obs_steps=reader.positive_integer("n_obs_steps"),
-        horizon=horizon,
-        n_action_steps=reader.positive_integer("n_action_steps"),
-    )
-
-
-def read_pipelines(checkpoint: Checkpoint) -> Pipelines:
-    """Both saved pipelines; a malformed one, or a step whose state file is missing, refuses."""
-    pipelines = Pipelines()
-    for name, steps in zip(PROCESSOR_FILES, (pipelines.pre, pipelines.post), strict=True):
-        if name in checkpoint.files:
-            steps.extend(_read_pipeline(checkpoint, name))
-    return pipelines
-
-
-def _read_pipeline(checkpoint: Checkpoint, name: str) -> list[Step]:
-    reader = read_object(checkpoint, name)
-    if reader.array("steps") is None:
-        raise reader.fail("steps", "required array is missing")
-    steps: list[Step] = []
-    for i, step in reader.objects("steps"):
-        kind = step.string("registry_name") or step.string("class")
-        if kind is None:
-            raise step.fail("registry_name", "a step needs a registry_name (or class)")
-        config = step.obj("config")
-        state_file = step.string("state_file")
-        if state_file is not None and not checkpoint.exists(state_file):
-            raise step.fail("state_file", f"{state_file} is not a file inside the checkpoint")
-        steps.append(Step(name, i, kind, dict(config.data) if config else {}, state_file))
-    return steps
-
-
-# --------------------------------------------------------------------------- normalization
-
-
-@dataclass
-class NormContext:
-    """Where the statistics for inputs and outputs live, and which modes each step applies."""
-
-    checkpoint: Checkpoint
-    digests: FileDigests
-    config: LeRobotConfig
-    pipelines: Pipelines
-    notes: Notes
-
-    def step_for(self, feature: Feature) -> Step | None:
-        if feature.key == ACTION_KEY:
-            return self.pipelines.unnormalizer() or self.pipelines.normalizer()
-        return self.pipelines.normalizer()
-
-    def mode(self, feature: Feature, step: Step | None) -> str | None:
-        """The mode the inference pipeline applies; the config mapping only when no step says."""
-        if step is not None:
-            covered = step.feature_keys()
-            if covered is not None and feature.key not in covered:
-                return "IDENTITY"
-            # LeRobot's (un)normalizer passes through feature types its norm_map does not name.
-            return step.norm_map().get(feature.type, "IDENTITY").upper()
-        return self.config.normalization_mapping.get(feature.type)
-
-    def stats_tensors(self, state_file: str) -> dict[str, Any]:
-        header = self.checkpoint.tensor_headers.get(state_file)
-        if header is None or header.error:
-            reason = header.error if header else "not a safetensors file"
-            raise ExtractionError(f"{state_file}: normalizer state unreadable: {reason}")
-        return header.tensors
-
-    def descriptor(self, feature: Feature, dim: int | None) -> dict[str, Any] | None:
-        """The normalization descriptor of one feature, stats fingerprinted by file sha256."""
-        step = self.step_for(feature)
-        mode = self.mode(feature, step)
-        if mode is None:
-            return None
-        out: dict[str, Any] = {"type": mode}
-        if mode == "IDENTITY":
-            # Passed through unchanged: no statistics are read, so there is no source to fingerprint.
-            if step is not None:
-                out["applied_by"] = step.where
-            return out
-        if step is None or step.state_file is None:
-            self.notes.warn(f"{feature.key}: normalization {mode} but no normalizer state file records its stats")
-            return out
-        out["source"] = step.state_file
-        if dim is not None:
-            out["stats_dim"] = dim
-        digest = self.digests.sha256(step.state_file)
-        if digest:
-            out["stats_fingerprint"] = {"file_sha256": digest}
-        out["applied_by"] = step.where
-        self._check_stats(feature, mode, step, dim)
-        return out
-
-    def _check_stats(self, feature: Feature, mode: str, step: Step, dim: int | None) -> None:
-        tensors = self.stats_tensors(step.state_file or "")
-        missing = [s for s in REQUIRED_STATS.get(mode, ()) if f"{feature.key}.{s}" not in tensors]
-        if missing:
-            # LeRobot then passes the feature through unnormalized without a word.
-            self.notes.warn(f"{step.state_file}: no {', '.join(missing)} stats for {feature.key} ({mode}); "
-                            "LeRobot would silently skip normalizing it")
-            return
-        first = REQUIRED_STATS.get(mode, ("mean",))[0]
-        info = tensors.get(f"{feature.key}.{first}")
-        if dim is not None and info is not None and info.shape and info.shape[-1] != dim:
-            self.notes.warn(f"{step.state_file}: {feature.key}.{first} has {info.shape[-1]} dims, config says {dim}")
-
-    def compare_modes(self) -> None:
-        """Warn when the saved pipeline applies other modes than config.json declares."""
-        for step in (self.pipelines.normalizer(), self.pipelines.unnormalizer()):
-            if step is None:
-                continue
-            for kind, mode in sorted(step.norm_map().items()):
-                declared = self.config.normalization_mapping.get(kind)
-                if declared is not None and declared != mode.upper():
-                    self.notes.warn(f"{step.where} normalizes {kind} with {mode}, config.json "
-                                    f"normalization_mapping says {declared}; the pipeline is what runs")
-
 
 # --------------------------------------------------------------------------- input contract
 
@@ -328,39 +100,22 @@ def _renames(pipelines: Pipelines) -> dict[str, str]:
     return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
 
 
-@dataclass(frozen=True)
-class ImageGeometry:
-    """Resize and crop the model applies to every camera, from the config."""
-
-    resize: list[int] | None = None
-    resize_operation: str | None = None
-    crop: dict[str, Any] | None = None
-    augmentations: list[str] | None = None
-
-
-#: Config keys naming the encoder input size, and how each policy family resizes.
-RESIZE_KEYS = (("resize_shape", "resize"), ("image_resolution", "resize_with_padding"),
-               ("resize_imgs_with_padding", "resize_with_padding"))
-
-
-def image_geometry(reader: ConfigReader) -> ImageGeometry:
-    geometry = ImageGeometry()
-    for key, operation in RESIZE_KEYS:
-        if (shape := reader.shape(key)) is not None:
-            geometry = ImageGeometry(resize=shape, resize_operation=operation)
-            break
-    crop_shape = reader.shape("crop_shape")
-    if crop_shape is None:
-        return geometry
-    # Diffusion/VQ-BeT crop randomly while training and centre-crop at inference.
-    random_crop = bool(reader.boolean("crop_is_random"))
-    mode = "random_in_training_center_at_inference" if random_crop else "center"
-    return ImageGeometry(geometry.resize, geometry.resize_operation, crop={"shape": crop_shape, "mode": mode},
-                         augmentations=["random_crop"] if random_crop else None)
+def _image_normalization(ctx: NormContext, feature: Feature) -> dict[str, Any] | None:
+    """The normalizer's descriptor, or that of a processor step that normalizes images itself."""
+    descriptor = ctx.descriptor(feature, None)
+    for step in ctx.pipelines.pre:
+        applied = policies.step_image_normalization(step.name)
+        keys = step.config.get("image_keys")
+        if applied is not None and (not isinstance(keys, list) or feature.key in keys):
+            if descriptor is not None and descriptor.get("type") not in (None, "IDENTITY"):
+                ctx.notes.warn(f"{feature.key}: normalized twice ({step.where} and {descriptor.get('applied_by')})")
+                return descriptor
+            return {**applied, "applied_by": step.where}
+    return descriptor
 
 
 def build_images(ctx: NormContext, renames: dict[str, str]) -> list[ImageSpec]:
-    geometry = image_geometry(ctx.config.reader)
+    geometry = policies.image_geometry(ctx.config.reader.data)
     images: list[ImageSpec] = []
     for feature in sorted(ctx.config.inputs_of("VISUAL"), key=lambda f: f.key):
         aliases = sorted(data for data, model in renames.items() if model == feature.key)
@@ -374,7 +129,7 @@ def build_images(ctx: NormContext, renames: dict[str, str]) -> list[ImageSpec]:
             channel_layout="CHW",
             dtype="float32",
             value_range=[0.0, 1.0],
-            normalization=ctx.descriptor(feature, None),
+            normalization=_image_normalization(ctx, feature),
             augmentations_in_training=list(geometry.augmentations) if geometry.augmentations else None,
         ))
     return images
@@ -389,10 +144,12 @@ def build_state(ctx: NormContext) -> StateSpec | None:
     if feature is None:
         return None
     dim = _first_dim(feature)
+    padded, _ = policies.padding_dims(ctx.config.reader.data)
     return StateSpec(
         total_dim=dim,
         sub_keys=[{"key": STATE_KEY, "dim": dim}] if dim is not None else None,
         normalization=ctx.descriptor(feature, dim),
+        extra={"padded_dim": padded} if padded is not None else {},
     )
 
 
@@ -420,68 +177,27 @@ def build_actions(ctx: NormContext) -> ActionSpec | None:
     if feature is None:
         return None
     dim = _first_dim(feature)
+    _, padded = policies.padding_dims(ctx.config.reader.data)
     return ActionSpec(
         total_dim=dim,
         horizon=ctx.config.horizon,
         sub_keys=[{"key": ACTION_KEY, "dim": dim}] if dim is not None else None,
         normalization=ctx.descriptor(feature, dim),
+        extra={"padded_dim": padded} if padded is not None else {},
     )
 
 
-def _span(start: int, stop: int) -> list[int]:
-    return list(range(start, stop))
-
-
-DeltaIndices = tuple[list[int] | None, list[int] | None]
-
-
-def _chunk_deltas(c: ConfigReader) -> DeltaIndices:
-    """ACT, PI0, PI0.5: no observation history; actions 0..chunk_size-1."""
-    return None, _span(0, c.integer("chunk_size") or 0) or None
-
-
-def _smolvla_deltas(c: ConfigReader) -> DeltaIndices:
-    return [0], _span(0, c.integer("chunk_size") or 0) or None
-
-
-def _diffusion_deltas(c: ConfigReader) -> DeltaIndices:
-    first = 1 - (c.integer("n_obs_steps") or 1)
-    return _span(first, 1), _span(first, first + (c.integer("horizon") or 0)) or None
-
-
-def _vqbet_deltas(c: ConfigReader) -> DeltaIndices:
-    first = 1 - (c.integer("n_obs_steps") or 1)
-    last = (c.integer("n_action_pred_token") or 0) + (c.integer("action_chunk_size") or 0) - 1
-    return _span(first, 1), _span(first, last) or None
-
-
-def _tdmpc_deltas(c: ConfigReader) -> DeltaIndices:
-    horizon = c.integer("horizon") or 0
-    return _span(0, horizon + 1), _span(0, horizon) or None
-
-
-#: Policy type -> (observation_delta_indices, action_delta_indices), mirroring the properties of
-#: each LeRobot config class; ``None`` where the class returns ``None``.
-DELTA_INDICES: dict[str, Callable[[ConfigReader], DeltaIndices]] = {
-    "act": _chunk_deltas,
-    "diffusion": _diffusion_deltas,
-    "pi0": _chunk_deltas,
-    "pi05": _chunk_deltas,
-    "smolvla": _smolvla_deltas,
-    "tdmpc": _tdmpc_deltas,
-    "vqbet": _vqbet_deltas,
-}
-
-
-def build_temporal(config: LeRobotConfig) -> TemporalSpec | None:
-    rule = DELTA_INDICES.get(config.policy_type or "")
+def build_temporal(config: LeRobotConfig, notes: Notes) -> TemporalSpec | None:
     n_obs = config.n_obs_steps
-    if rule is not None:
-        observation, action = rule(config.reader)
+    deltas = policies.delta_indices(config.reader.data)
+    if deltas is not None:
+        observation, action = deltas
     else:
-        # Unknown policy class: only a history longer than one frame implies offsets.
-        observation = _span(1 - n_obs, 1) if n_obs and n_obs > 1 else None
+        # Rule not known for this type: only a history longer than one frame implies offsets.
+        observation = list(range(1 - n_obs, 1)) if n_obs and n_obs > 1 else None
         action = None
+        notes.leave("input_contract.temporal.action_delta_indices",
+                    f"human: the delta-index rule of LeRobot policy type {config.policy_type!r} is not known to this tool")
     if n_obs is None and observation is None and action is None:
         return None
     extra = {"action_delta_indices": action} if action is not None else {}
@@ -505,16 +221,19 @@ def build_language(pipelines: Pipelines, reader: ConfigReader) -> LanguageSpec |
 def build_identity(config: LeRobotConfig, pipelines: Pipelines, notes: Notes) -> ModelIdentity:
     policy_type = config.policy_type or "unknown"
     identity = ModelIdentity(extra={"lerobot_policy_type": policy_type})
-    known = POLICY_CLASSES.get(policy_type)
-    if known is None:
+    known = policies.lookup(config.policy_type)
+    if known is None or known.class_name is None:
+        notes.warn(f"LeRobot policy type {policy_type!r} is unknown to this tool: generic rules were used")
         notes.leave("model_identity.class_module/class_name",
                     f"human: LeRobot policy type {policy_type!r} is not in the known table")
-    elif not pipelines.present:
+        return identity
+    identity.extra["policy_table_read_from"] = f"lerobot {known.read_from}"
+    if not pipelines.present:
         # Before 0.4 the classes lived under lerobot.common.policies and no processors were saved.
-        identity.class_name = known[1]
+        identity.class_name = known.class_name
         notes.leave("model_identity.class_module", "human: no processor pipelines (pre-0.4 layout?), module path unknown")
     else:
-        identity.class_module, identity.class_name = known
+        identity.class_module, identity.class_name = known.class_module, known.class_name
     return identity
 
 
@@ -553,7 +272,11 @@ def build_forward_graph(config: LeRobotConfig, with_language: bool) -> ForwardGr
     keys = sorted(f.key for f in config.inputs)
     shapes = {f.key: [1, steps, *f.shape] for f in sorted(config.inputs, key=lambda f: f.key) if f.shape}
     action = _first_dim(config.feature(ACTION_KEY))
-    outputs = {ACTION_KEY: [1, config.horizon, action]} if action is not None and config.horizon else None
+    outputs = None
+    if action is not None and config.horizon:
+        outputs = {ACTION_KEY: [1, config.horizon, action]}
+    elif action is not None and config.rules.single_step:
+        outputs = {ACTION_KEY: [1, action]}
     return ForwardGraph(
         expected_input_keys=keys + (["task"] if with_language else []),
         sample_input_shapes=shapes or None,
@@ -566,10 +289,22 @@ def build_forward_graph(config: LeRobotConfig, with_language: bool) -> ForwardGr
 
 def _chunk_fields(config: LeRobotConfig) -> dict[str, Any]:
     ensemble = config.reader.number("temporal_ensemble_coeff")
+    rules = config.rules
+    extra: dict[str, Any] = {"temporal_ensemble_coeff": ensemble} if ensemble is not None else {}
+    if (repeats := policies.action_repeats(config.reader.data)) is not None:
+        extra["action_repeats"] = repeats
+    if rules.single_step:
+        aggregation, extra["horizon_kind"] = "single_step", "single_step"
+    elif ensemble is not None:
+        aggregation = "temporal_ensemble"
+    else:
+        aggregation = "whole_chunk" if rules.executed == "chunk" else "first_n_action_steps"
+    if rules.planning_horizon:
+        extra["horizon_kind"] = "planning"
     return {
-        "chunk_aggregation": "temporal_ensemble" if ensemble is not None else "first_n_action_steps",
+        "chunk_aggregation": aggregation,
         "chunks_executed_per_inference": config.n_action_steps,
-        "extra": {"temporal_ensemble_coeff": ensemble} if ensemble is not None else None,
+        "extra": extra or None,
     }
 
 
@@ -590,7 +325,9 @@ def _diffusion_parameters(reader: ConfigReader) -> dict[str, Any]:
 
 
 def _flow_parameters(reader: ConfigReader) -> dict[str, Any]:
-    return {"type": "flow_matching", "num_inference_steps": reader.integer("num_inference_steps") or reader.integer("num_steps")}
+    steps = next((v for key in ("num_inference_steps", "num_steps", "num_integration_steps", "num_denoising_steps")
+                  if (v := reader.integer(key))), None)
+    return {"type": "flow_matching", "num_inference_steps": steps}
 
 
 def build_inference_parameters(config: LeRobotConfig) -> InferenceParameters:
@@ -601,8 +338,11 @@ def build_inference_parameters(config: LeRobotConfig) -> InferenceParameters:
         specific = {"type": "regression"}
     elif kind == "diffusion":
         specific = _diffusion_parameters(config.reader)
-    elif kind in ("pi0", "pi05", "smolvla"):
+    elif kind in ("pi0", "pi05", "smolvla", "xvla"):
         specific = _flow_parameters(config.reader)
+    elif kind == "multi_task_dit":
+        objective = config.reader.string("objective")
+        specific = _flow_parameters(config.reader) if objective == "flow_matching" else _diffusion_parameters(config.reader)
     extra = {**(fields.pop("extra") or {}), **(specific.pop("extra", None) or {})}
     fields.update({k: v for k, v in specific.items() if v is not None})
     return InferenceParameters(**fields, extra=extra or None)
@@ -648,11 +388,12 @@ def _step_transform(step: Step, direction: str, digests: FileDigests) -> Transfo
 
 def _model_image_steps(reader: ConfigReader) -> list[TransformStep]:
     """Resize and crop done inside the model's forward, after the preprocessor."""
-    geometry = image_geometry(reader)
+    geometry = policies.image_geometry(reader.data)
     steps: list[TransformStep] = []
     if geometry.resize is not None:
         steps.append(TransformStep(name="resize_images", applies_to="all_images", operation=geometry.resize_operation,
-                                   direction="input", parameters={"target_hw": geometry.resize, "applied_in": "model"},
+                                   direction="input", parameters={"target_hw": geometry.resize, "config_key": geometry.resize_key,
+                                               "applied_in": "model"},
                                    check_type="static", check_description="target size equals images[].encoder_resize"))
     if geometry.crop is not None:
         steps.append(TransformStep(name="crop_images", applies_to="all_images", operation="center_crop",
@@ -719,7 +460,7 @@ def extract(checkpoint: Checkpoint, reader: ConfigReader, digests: FileDigests, 
         state=build_state(ctx),
         actions=build_actions(ctx),
         language=language,
-        temporal=build_temporal(config),
+        temporal=build_temporal(config, notes),
     )
     if (environment := build_environment_state(ctx)) is not None:
         contract.extra["environment_state"] = environment

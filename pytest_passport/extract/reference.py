@@ -20,6 +20,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..checkpoint import Checkpoint
+from ..policies import HORIZON_KEYS
 from ..schema import (
     ActionSpec,
     DeltaSpec,
@@ -40,7 +41,6 @@ from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, dataset
 from .integrity import FileDigests
 
 MARKER_KEYS = ("policy_type", "observation_encoder", "dataset_schema", "objective")
-HORIZON_KEYS = ("horizon", "chunk_size", "action_horizon")
 #: Stats file names preferred when several are present, in order.
 PREFERRED_STATS = ("policy_stats.json", "ramen_stats.json", "norm_stats.json", "stats.json")
 #: CLIP text encoders take at most this many tokens.

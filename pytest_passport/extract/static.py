@@ -5,6 +5,12 @@ configs (:mod:`.lerobot`, :mod:`.reference`, :mod:`.metta`, :mod:`.hf`), then ad
 layout shares: per-file hashes, safetensors header facts, provenance from git, training
 datasets and a local dataset's layout. The passport is built only from the schema dataclasses.
 
+Extension key (the schema has no field; readers keep it in ``provenance.extra``):
+``provenance.passport_creation_tool_version`` = ``pytest-passport==X.Y.Z``, always written. A
+tool installed from a release has no commit to put in ``passport_creation_repo_commit``; the
+version then identifies it, and ``passport_creation_repo_commit_format`` accepts it (spec §2.6
+keeps ``generated_by`` the tool's name, so the version does not go there).
+
 Anything that would make the passport untrustworthy — a dirty ``--target-repo``, an
 unparseable config, a weight file the config names but the disk lacks — raises
 :class:`~._common.ExtractionError` before anything is written.
@@ -31,7 +37,7 @@ from ..schema import (
 from . import hf, lerobot, metta, reference
 from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, dataset_spec
 from .dataset import LocalDataset, apply_dataset, read_local_dataset
-from .git import RepoState, describe_changes, read_repo, tool_repo
+from .git import TOOL_VERSION_KEY, RepoState, describe_changes, read_repo, tool_repo, tool_version
 from .integrity import FileDigests, declared_files, hash_files, weight_integrity
 from .summary import unfilled_fields
 from .tensors import (
@@ -189,6 +195,7 @@ def build_provenance(options: StaticOptions, layout: LayoutResult, checkpoint: C
         deployment_repo_commit=deployment.commit if deployment else None,
         extra=dict(layout.provenance_extra),
     )
+    provenance.extra[TOOL_VERSION_KEY] = tool_version()
     if options.parent is not None and not provenance.parent_description:
         provenance.parent_description = options.parent.description
     if training is not None:

@@ -13,9 +13,10 @@ def _provenance(passport: Passport, notes: Notes) -> None:
     provenance = passport.provenance
     if provenance is None or not provenance.training_repo_commit:
         notes.leave("provenance.training_repo_commit", "human: pass --training-repo DIR (validation fails without it)")
-    if provenance is None or not provenance.passport_creation_repo_commit:
+    if provenance is None or not (provenance.passport_creation_repo_commit
+                                  or provenance.extra.get("passport_creation_tool_version")):
         notes.leave("provenance.passport_creation_repo_commit",
-                    "human: run pytest-passport from a git checkout or a pip install from a git URL "
+                    "human: run pytest-passport from a git checkout, a pip install from a git URL, or a release "
                     "(validation fails without it)")
     if provenance is None or not provenance.run_log_path:
         notes.leave("provenance.run_log_path", "human: pass --run-log PATH_OR_URL or add TRAINING_LOG.md")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pytest_passport import __version__
+
 import json
 import math
 from pathlib import Path
@@ -33,7 +35,8 @@ def test_metta_identity_and_weights(metta_bundle: Path, generate: Generate) -> N
     assert passport.model_internals.parameters.summary.extra["files"] == ["weights.safetensors"]
     assert passport.model_internals.state_dict.found_keys_count == 4
     assert [f.path for f in passport.declared_files] == ["policy_spec.json", "weights.safetensors"]
-    assert passport.provenance.extra == {"metta_run": "demo-run", "metta_epoch": 3}
+    assert passport.provenance.extra == {"metta_run": "demo-run", "metta_epoch": 3,
+                                         "passport_creation_tool_version": f"pytest-passport=={__version__}"}
     assert passport.provenance.config_snapshot_path == "policy_spec.json"
 
 

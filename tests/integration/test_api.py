@@ -27,7 +27,7 @@ def test_verify_raises_on_unsigned_checkpoint(clean_checkpoint) -> None:
     with pytest.raises(VerificationError) as err:
         verify(clean_checkpoint.root)
     assert [f.check for f in err.value.failures] == ["signoff_present"]
-    assert "do not load" in str(err.value)
+    assert "DO NOT LOAD" in str(err.value)
 
 
 def test_verify_without_signoff_requirement(clean_checkpoint) -> None:

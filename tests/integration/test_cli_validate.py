@@ -19,10 +19,10 @@ def test_json_report(cli, clean_checkpoint, tmp_path) -> None:
 
 
 def test_markdown_and_html_reports(cli, clean_checkpoint, tmp_path) -> None:
-    """--markdown and --html write a table with every check."""
+    """--markdown and --html write the card with every check, status in words."""
     md, page = tmp_path / "r.md", tmp_path / "r.html"
     assert cli("validate-checkpoint", clean_checkpoint.root, "--markdown", md, "--html", page).ret == 0
-    assert "| ⚠️ | signoff | `signoff_present` |" in md.read_text()
+    assert "| **SOFT SIGNAL** | `signoff_present` | signoff |" in md.read_text()
     assert "<code>camera_identity</code>" in page.read_text()
 
 

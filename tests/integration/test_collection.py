@@ -94,7 +94,7 @@ def test_terminal_summary_table(pytester: pytest.Pytester, clean_checkpoint) -> 
     result.stdout.fnmatch_lines(
         [
             "*checkpoint passport*",
-            "section*passed*soft*not chk*failed",
+            "section*pass*soft_signal*not_checked*fail",
             "schema_version*1*0*0*0",
             "weight_integrity*10*0*0*0",
             "signoff*0*1*6*0",

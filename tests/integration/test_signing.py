@@ -47,7 +47,7 @@ def test_sign_refuses_hard_failure_and_writes_nothing(cli, clean_checkpoint, mod
     (root / "model.safetensors").write_bytes(bytes(data))
     result = cli("sign-checkpoint", root, *mode)
     assert result.ret == 1
-    result.stderr.fnmatch_lines(["refusing to sign: validator verdict = 'dont_ship'", "*model.safetensors: sha256 on disk differs*"])
+    result.stderr.fnmatch_lines(["refusing to sign: DO NOT LOAD (*hard failure(s); reference verdict dont_ship)", "*model.safetensors: sha256 on disk differs*"])
     assert not (root / schema.SIGNOFF_FILENAME).exists()
     assert not list(root.glob(".SIGNOFF.json*"))
 

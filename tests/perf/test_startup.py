@@ -8,13 +8,28 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "lerobot" / "act_state_only"
+SOURCE = Path(__file__).parents[1] / "fixtures" / "lerobot" / "act_state_only"
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The state-only ACT fixture with a generated passport (a checkpoint without one never passes)."""
+    from pytest_passport.generate import main as generate
+
+    from ..conftest import make_git_repo
+
+    base = tmp_path_factory.mktemp("startup")
+    shutil.copytree(SOURCE, base / "ckpt")
+    make_git_repo(base / "training")
+    assert generate([str(base / "ckpt"), "--training-repo", str(base / "training")]) == 0
+    return str(base / "ckpt")
 
 RUN = """
 import json, sys
@@ -40,22 +55,22 @@ needs_syrupy = pytest.mark.skipif(
 
 
 @needs_syrupy
-def test_validate_does_not_autoload_other_plugins() -> None:
-    result = run_validate(str(FIXTURE))
+def test_validate_does_not_autoload_other_plugins(checkpoint: str) -> None:
+    result = run_validate(checkpoint)
     assert result["code"] == 0
     assert result["modules"] == []
 
 
 @needs_syrupy
-def test_validate_n2_loads_xdist_only() -> None:
-    result = run_validate("-n", "2", str(FIXTURE))
+def test_validate_n2_loads_xdist_only(checkpoint: str) -> None:
+    result = run_validate("-n", "2", checkpoint)
     assert result["code"] == 0
     assert result["modules"] == ["xdist"]
 
 
 @needs_syrupy
-def test_pytest_addopts_keeps_autoload() -> None:
+def test_pytest_addopts_keeps_autoload(checkpoint: str) -> None:
     """Options in PYTEST_ADDOPTS may belong to any installed plugin, so plugins still load then."""
-    result = run_validate(str(FIXTURE), env_extra={"PYTEST_ADDOPTS": "-p no:randomly"})
+    result = run_validate(checkpoint, env_extra={"PYTEST_ADDOPTS": "-p no:randomly"})
     assert result["code"] == 0
     assert "syrupy" in result["modules"]

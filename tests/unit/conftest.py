@@ -123,7 +123,11 @@ def git_repo(tmp_path: Path) -> Callable[..., Any]:
 @pytest.fixture(autouse=True)
 def _empty_hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Point the Hugging Face cache at an empty tmp dir so the developer's cache is never read."""
+    from huggingface_hub import constants
+
     cache = tmp_path / "hf_hub_cache"
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
+    # huggingface_hub resolves the cache from the environment once, at import.
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(cache))
     return cache

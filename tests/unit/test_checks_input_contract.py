@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import shutil
@@ -109,8 +110,10 @@ def test_vs_config_mismatches_fail(make_checkpoint, run_check, act_config, claim
 def test_vs_config_ignores_n_action_steps(make_checkpoint, run_check, act_config):
     """horizon 16 with n_action_steps 8 matches a passport horizon of 16 (spec §8.5 fix)."""
     del act_config["chunk_size"]
-    act_config.update(horizon=16, n_action_steps=8)
-    finding = run_check(input_contract_vs_config, make_checkpoint(contract(actions={"horizon": 16}), config=act_config))
+    act_config.update(type="diffusion", horizon=16, n_action_steps=8)
+    claims = copy.deepcopy(MATCHING)
+    claims["input_contract"]["actions"]["horizon"] = 16
+    finding = run_check(input_contract_vs_config, make_checkpoint(claims, config=act_config))
     assert finding.status is Status.PASS
     assert "agrees with config.json" in finding.message
 
@@ -266,19 +269,31 @@ def test_dataset_info_missing_is_soft_and_invalid_fails(make_checkpoint, run_che
     assert "info.json is unreadable" in invalid.message
 
 
-@pytest.mark.parametrize("env", ["HF_HUB_CACHE", "HF_HOME"])
-def test_dataset_found_in_hub_cache(make_checkpoint, run_check, dataset, tmp_path, monkeypatch, env):
-    """training_datasets[0] is found in the HF hub cache (HF_HUB_CACHE or HF_HOME/hub) at its commit."""
-    base = tmp_path / "hfhome"
-    hub = base if env == "HF_HUB_CACHE" else base / "hub"
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.setenv(env, str(base))
+def test_dataset_found_in_hub_cache(make_checkpoint, run_check, dataset, tmp_path, monkeypatch):
+    """training_datasets[0] is found at its commit in the hub cache huggingface_hub resolved."""
+    from huggingface_hub import constants
+
+    hub = tmp_path / "hfhome" / "hub"
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(hub))
     snapshots = hub / "datasets--example-lab--synthetic-robot" / "snapshots"
     shutil.copytree(dataset, snapshots / ("c" * 40))
     (snapshots / ("d" * 40)).mkdir()
     finding = run_check(input_contract_vs_dataset, make_checkpoint(DATASET_CLAIMS))
     assert finding.status is Status.PASS
     assert finding.details["dataset"] == str(snapshots / ("c" * 40))
+
+
+def test_hub_cache_follows_hf_home_in_a_fresh_process(tmp_path):
+    """A fresh interpreter with HF_HOME set resolves HF_HOME/hub (huggingface_hub reads it at import)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE")}
+    env["HF_HOME"] = str(tmp_path / "home")
+    code = "from pytest_passport.policies import hf_hub_cache; print(hf_hub_cache())"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == str(tmp_path / "home" / "hub")
 
 
 # --------------------------------------------------------------------------- training datasets
@@ -355,11 +370,12 @@ def test_camera_identity_no_images_is_not_checked(make_checkpoint, run_check):
     [
         ({"horizon": 16, "n_action_steps": 8}, Status.PASS, "horizon 16, n_action_steps 8 <= horizon"),
         ({"chunk_size": 10, "n_action_steps": 10}, Status.PASS, "horizon 10"),
-        ({"chunk_size": 10, "horizon": 16}, Status.FAIL, "chunk_size 10 != horizon 16"),
+        ({"chunk_size": 10, "horizon": 16}, Status.FAIL, "horizon 16 != chunk_size 10"),
         ({"horizon": 16, "n_action_steps": 17}, Status.FAIL, "n_action_steps 17 > horizon 16"),
         ({"horizon": 16, "n_action_steps": 0}, Status.FAIL, "n_action_steps 0 is not a positive integer"),
         ({"action_horizon": "16"}, Status.FAIL, "action_horizon '16' is not a positive integer"),
-        ({"n_action_steps": 8, "input_features": {}}, Status.FAIL, "declares no chunk_size/horizon/action_horizon"),
+        ({"n_action_steps": 8, "input_features": {}}, Status.FAIL,
+         "declares no horizon/chunk_size/action_horizon/action_chunk_size"),
         ({"architectures": ["LlamaForCausalLM"]}, Status.NOT_CHECKED, "not a policy config"),
     ],
 )

@@ -165,8 +165,9 @@ def test_action_head_mismatch_fails_ignoring_normalizer_stats(make_checkpoint, r
     files = {"policy_preprocessor.json": '{"steps": [{"state_file": "%s"}]}' % NORMALIZER}
     finding = run_check(action_dim_config_vs_weights, make_checkpoint(config=act_config, tensors=tensors, files=files))
     assert finding.status is Status.FAIL
-    assert "action dim 6" in finding.message
-    assert "model.action_head.weight [7, 64]" in finding.details["candidates"]
+    assert "output layer model.action_head.weight [7, 64] has 7" in finding.message
+    assert "output_features.action is 6" in finding.message
+    assert finding.details["tensor"] == "model.action_head.weight"
 
 
 def test_action_dim_without_config_is_not_checked(make_checkpoint, run_check, weights):

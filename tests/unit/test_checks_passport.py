@@ -23,16 +23,11 @@ def actions(**fields) -> dict:
     return {"schema_version": "0.2", "input_contract": {"actions": {"total_dim": 3, **fields}}}
 
 
-def test_absent_passport_is_soft_when_validating(tmp_path) -> None:
-    """No passport: a soft signal on a plain validation."""
-    finding = run(tmp_path, None)
-    assert finding.status is Status.SOFT_SIGNAL and "run generate-passport" in finding.message
-
-
-@pytest.mark.parametrize("option", ["require_signoff", "signing"])
-def test_absent_passport_fails_gate_and_signing(tmp_path, option) -> None:
-    """No passport: a failure for the gate and for signing."""
-    assert run(tmp_path, None, **{option: True}).status is Status.FAIL
+@pytest.mark.parametrize("option", [None, "require_signoff", "signing"])
+def test_absent_passport_always_fails(tmp_path, option) -> None:
+    """No passport: a failure on a plain validation, for the gate and for signing, saying what to run."""
+    finding = run(tmp_path, None, **({option: True} if option else {}))
+    assert finding.status is Status.FAIL and "run generate-passport" in finding.message
 
 
 def test_full_masks_pass(tmp_path) -> None:
@@ -53,6 +48,14 @@ def test_truncated_mask_is_corrupt(tmp_path, fields, field) -> None:
     finding = run(tmp_path, actions(**fields))
     assert finding.status is Status.FAIL
     assert field in finding.message and "total_dim is 3" in finding.message
+    assert "drops `false` elements" in finding.message and "regenerate the passport" in finding.message
+
+
+def test_overlong_mask_is_corrupt_without_blaming_the_reference(tmp_path) -> None:
+    """A mask longer than total_dim fails, without the false-dropping explanation."""
+    finding = run(tmp_path, actions(norm_mask=[True, True, True, False]))
+    assert finding.status is Status.FAIL
+    assert "one entry per action dimension" in finding.message and "false" not in finding.message
 
 
 def test_duplicate_declared_path(tmp_path) -> None:
