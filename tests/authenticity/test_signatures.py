@@ -219,3 +219,15 @@ def test_missing_pinned_key_file_is_a_usage_error(cli, pytester, clean_checkpoin
     result = cli("validate-checkpoint", clean_checkpoint.root)
     assert result.ret == 2
     assert "keys/gone.pub: cannot open key file: No such file or directory" in result.stderr.str()
+
+
+def test_cards_show_the_signer_fingerprint(cli, pytester, clean_checkpoint, key1) -> None:
+    """The HTML and Markdown cards state the authenticity and the signer key's fingerprint."""
+    root = clean_checkpoint.root
+    assert cli("sign-checkpoint", root, "--signing-key", key1.private).ret == 0
+    html, md = pytester.path / "card.html", pytester.path / "card.md"
+    assert cli("validate-checkpoint", root, "--trusted-key", key1.public, "--html", html, "--markdown", md).ret == 0
+    assert f"signed by trusted key {key1.fingerprint}" in html.read_text()
+    assert f"(signer key `{key1.fingerprint}`)" in md.read_text()
+    assert cli("validate-checkpoint", root, "--markdown", md).ret == 0
+    assert f"**Authenticity**: {INTEGRITY_ONLY_TEXT}" in md.read_text()
