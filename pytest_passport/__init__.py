@@ -11,6 +11,7 @@ from .errors import (  # noqa: E402
     CheckpointNotFoundError,
     DocumentError,
     PassportError,
+    UnreadableCheckpointError,
     UnsafePathError,
     VerificationError,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "PassportError",
     "Report",
     "Status",
+    "UnreadableCheckpointError",
     "UnsafePathError",
     "VerificationError",
     "__version__",

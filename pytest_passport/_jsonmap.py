@@ -8,13 +8,18 @@ Errors are collected (not raised on the first one) and each names its JSON path.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
+import re
 import types
 import typing
 from typing import Any, Union
 
 #: Field name under which every block keeps keys it does not know.
 EXTRA = "extra"
+
+#: Keys written bare in a JSON path (``a.b``); any other key is quoted (``a["x.y"]``).
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 #: Integers outside this range are almost certainly corrupt (and do not fit int64 readers).
 INT_LIMIT = 2**63
@@ -53,8 +58,11 @@ def describe(value: Any) -> str:
 
 
 def _join(path: str, key: str | int) -> str:
+    """``a.b``, ``a[0]``; a key that is not a plain name is quoted, ``a["x.y"]``, so every path is unambiguous."""
     if isinstance(key, int):
         return f"{path}[{key}]"
+    if not _PLAIN_KEY.fullmatch(key):
+        return f"{path}[{json.dumps(key)}]"
     return f"{path}.{key}" if path else key
 
 

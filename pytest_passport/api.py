@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from .checkpoint import Checkpoint
 from .checks import CheckContext, CheckOptions
-from .errors import PassportError, VerificationError
+from .errors import PassportError, UnreadableCheckpointError, VerificationError
 from .findings import Finding, Status, verdict_of
 from .schema import PASSPORT_FILENAME, Passport, read_passport
 from .suite import plan, prefetch_digests, selected
@@ -61,13 +61,24 @@ class Report:
 
 
 def _root(path: Path | str) -> Path:
-    """A local checkpoint directory for a path, a zip, a URI or ``…:latest``."""
-    target = Path(path) if not isinstance(path, str) or "://" not in path else None
-    if target is not None and target.is_file() and target.name == PASSPORT_FILENAME:
-        return target.parent
-    from .bundle import resolve
+    """A local checkpoint directory for a path, a zip, a URI or ``…:latest``.
 
-    return resolve(path).root
+    Raises :class:`UnreadableCheckpointError` (a :class:`PassportError`) when the directory
+    cannot be listed, never a bare ``OSError``.
+    """
+    from .guard import readable_root
+
+    try:
+        target = Path(path) if not isinstance(path, str) or "://" not in path else None
+        if target is not None and target.is_file() and target.name == PASSPORT_FILENAME:
+            return readable_root(target.parent)
+        if target is not None and target.is_dir():
+            readable_root(target)
+        from .bundle import resolve
+
+        return readable_root(resolve(path).root)
+    except OSError as exc:
+        raise UnreadableCheckpointError(exc.filename or path, exc.strerror or str(exc)) from None
 
 
 def verify(

@@ -160,6 +160,10 @@ class Checkpoint:
             raise UnsafePathError(str(rel), "empty path")
         if "\x00" in rel:
             raise UnsafePathError(rel, "path contains a NUL byte")
+        try:
+            os.fsencode(rel)
+        except UnicodeEncodeError:  # a lone surrogate that no file name can hold
+            raise UnsafePathError(rel, "path is not a valid file name (lone surrogate)") from None
         if rel.startswith(("/", "\\")) or PurePosixPath(rel).is_absolute() or (len(rel) > 1 and rel[1] == ":"):
             raise UnsafePathError(rel, "absolute path; declared paths must be relative to the checkpoint root")
         parts = PurePosixPath(rel.replace("\\", "/")).parts

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 
 from ._cliutil import add_version
+from .errors import ascii_path
+from .guard import utf8_safe
 from .nodes import SESSION_KEY
 from .schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, dumps_signoff
 from .session import PassportSession
@@ -49,9 +51,13 @@ def run_suite(checkpoint: str, options: Sequence[str], *, numprocesses: int | No
         "-o", "addopts=",
         "-q", "--no-header", "--tb=short",
         "-rfx" + ("s" if show_not_checked else ""),
-        "--checkpoint", str(checkpoint),
+        f"--checkpoint={checkpoint}",
         *options,
     ]
+    if numprocesses and not utf8_safe(str(checkpoint)):
+        # execnet sends the command line to xdist workers as UTF-8 text only.
+        _err(f"{checkpoint}: the path is not valid UTF-8, which -n cannot pass to workers; validating in one process")
+        numprocesses = None
     hermetic = _hermetic_plugins()
     if hermetic or os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         # Only this plugin (and xdist for -n): other plugins installed in the environment
@@ -129,8 +135,9 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--html", metavar="FILE", help="write the passport card, one self-contained HTML page, to FILE; '-' for stdout")
     parser.add_argument("--markdown", metavar="FILE", help="write the passport card as Markdown (for a PR comment) to FILE; '-' for stdout")
     ns = parser.parse_args(argv)
-    if ns.require_signoff and "signoff" in ns.skip_section:
-        parser.error("--require-signoff cannot be combined with --skip-section signoff")
+    if ns.require_signoff and ns.skip_section:
+        parser.error(f"--require-signoff cannot be combined with --skip-section {ns.skip_section[0]}: "
+                     "the load gate runs every check")
     missing = missing_local(ns.checkpoint)
     if missing:
         parser.error(missing)
@@ -156,10 +163,8 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
         status = _exit_status(code)
         if state is not None:
             status = max(status, write_reports(state, reports, stdout))
-        print(
-            "LOADABLE" if status == EXIT_OK else ("DO NOT LOAD" if status == EXIT_REFUSED else "USAGE ERROR"),
-            ns.checkpoint,
-        )
+        verdict = "LOADABLE" if status == EXIT_OK else ("DO NOT LOAD" if status == EXIT_REFUSED else "USAGE ERROR")
+        _out(f"{verdict} {ns.checkpoint}")
     return status
 
 
@@ -177,11 +182,17 @@ def sign_main(argv: Sequence[str] | None = None) -> int:
     from .errors import PassportError
 
     if bundle.uri_scheme(str(ns.checkpoint)) in ("s3", "hf"):
-        parser.error(f"{ns.checkpoint}: remote checkpoints are read-only; sign the local bundle, then upload it")
+        parser.error(ascii_path(f"{ns.checkpoint}: remote checkpoints are read-only; sign the local bundle, then upload it"))
+    from .guard import local_root, readable_root
+
     try:
+        if (local := local_root(str(ns.checkpoint))) is not None:
+            readable_root(local)
         resolved = bundle.resolve(ns.checkpoint)
     except PassportError as exc:
-        parser.error(str(exc))
+        parser.error(ascii_path(str(exc)))
+    except OSError as exc:
+        parser.error(ascii_path(f"{ns.checkpoint}: cannot read {exc.filename or ns.checkpoint}: {exc.strerror or exc}"))
     if resolved.zip_path is None:
         return _sign(parser, str(resolved.root), ns)
     # A zip bundle is signed in a private copy, then rewritten atomically with the new files.
@@ -189,7 +200,7 @@ def sign_main(argv: Sequence[str] | None = None) -> int:
         status = _sign(parser, str(edit.root), ns)
         edit.save = status == EXIT_OK and not ns.dry_run
     if edit.save:
-        print(f"rewrote {resolved.zip_path} with {PASSPORT_FILENAME} and {SIGNOFF_FILENAME} at its root")
+        _out(f"rewrote {resolved.zip_path} with {PASSPORT_FILENAME} and {SIGNOFF_FILENAME} at its root")
     return status
 
 
@@ -197,7 +208,7 @@ def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespa
     """Validate, sign, and confirm with the gate; a failed confirmation removes the new signoff."""
     root = Path(checkpoint)
     if not (root / PASSPORT_FILENAME).is_file():
-        parser.error(f"{ns.checkpoint}: no {PASSPORT_FILENAME} here; run generate-passport first")
+        parser.error(ascii_path(f"{ns.checkpoint}: no {PASSPORT_FILENAME} here; run generate-passport first"))
     options = _forwarded(ns) + ["--sign"]
     if ns.reason:
         options += ["--reason", ns.reason]
@@ -224,10 +235,10 @@ def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespa
         sys.stdout.write(dumps_signoff(decision.signoff))
         _err(f"dry run: would write {decision.path}")
         return EXIT_OK
-    print(f"wrote {decision.path}  verdict={decision.verdict}  artifacts={len(decision.signoff.artifacts or [])}")
+    _out(f"wrote {decision.path}  verdict={decision.verdict}  artifacts={len(decision.signoff.artifacts or [])}")
     from .authenticity import summary_line
 
-    print(summary_line(state.authenticity))
+    _out(summary_line(state.authenticity))
     # The confirmation pins the signing key, so it also proves the new signature verifies.
     block = decision.signoff.extra.get("signature")
     pinned = ["--trusted-key", block["public_key"]] if isinstance(block, dict) else []
@@ -285,7 +296,12 @@ def _quiet_gate(checkpoint: str, options: list[str], numprocesses: int | None) -
 
 
 def _err(text: str) -> None:
-    print(text, file=sys.stderr)
+    print(ascii_path(text), file=sys.stderr)
+
+
+def _out(text: str) -> None:
+    """A line on stdout; odd file names (undecodable bytes, lone surrogates) are printed escaped."""
+    print(ascii_path(text))
 
 
 def main(argv: Sequence[str] | None = None) -> Any:  # pragma: no cover - convenience for python -m

@@ -6,6 +6,7 @@
     ├── DocumentError             MODEL_PASSPORT.json / SIGNOFF.json cannot be read or mapped
     ├── UnsafePathError           a declared path resolves outside the checkpoint root
     ├── CheckpointNotFoundError   the checkpoint argument names nothing usable
+    │   └── UnreadableCheckpointError  it names a directory this process cannot list or read
     ├── BundleError               a zip bundle or remote checkpoint is unsafe, corrupt or malformed
     └── VerificationError         verify() found hard failures (carries the findings)
 """
@@ -49,6 +50,29 @@ class UnsafePathError(PassportError):
 
 class CheckpointNotFoundError(PassportError):
     """The checkpoint path or URI does not name an existing checkpoint."""
+
+
+class UnreadableCheckpointError(CheckpointNotFoundError):
+    """The checkpoint directory exists but cannot be listed or read (permissions, not a directory).
+
+    ``path`` is the path at fault, ``reason`` the operating system's explanation.
+    """
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{ascii_path(path)}: cannot read the checkpoint: {reason}")
+
+
+def ascii_path(path: Path | str | bytes) -> str:
+    """A path as text that any terminal can print: undecodable bytes and lone surrogates escaped."""
+    import os
+
+    text = os.fsdecode(path) if isinstance(path, bytes) else str(path)
+    try:  # undecodable bytes of a file name come back as themselves: b"\xff" -> "\\xff"
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeError:  # lone surrogates that are not escaped bytes (e.g. "\\ud800" in JSON)
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 class BundleError(PassportError):

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .checks._base import REPO
-from .errors import BundleError, CheckpointNotFoundError, DocumentError, PassportError
+from .errors import BundleError, CheckpointNotFoundError, DocumentError, PassportError, ascii_path
 from .extract import (
     DatasetRef,
     Extraction,
@@ -186,7 +186,13 @@ def checked_text(passport: Passport, output: Path) -> str:
     """The passport's bytes, after proving they load back cleanly (a validator will read them)."""
     text = dumps_passport(passport)
     try:
-        load_passport_bytes(text.encode("utf-8"), output)
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a file name that is not UTF-8 (os.fsdecode kept its bytes as surrogates)
+        start = text.rfind('"', 0, exc.start) + 1
+        value = text[start:text.find('"', exc.end)]
+        raise ExtractionError(f"{ascii_path(value)}: not valid UTF-8, so a passport cannot record it; rename the file") from None
+    try:
+        load_passport_bytes(data, output)
     except DocumentError as exc:  # would be a defect of this tool, not of the checkpoint
         raise ExtractionError(f"generated passport does not load back: {exc}") from None
     return text

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from .errors import ascii_path
 from .findings import Finding, Status
 from .session import PassportSession, jsonable
 from .suite import NODE_ROOT, PlannedCheck, node_id
@@ -30,6 +31,21 @@ class CheckFailed(Exception):
         self.finding = finding
 
 
+def wire(value: Any) -> Any:
+    """``value`` with every string UTF-8 safe: reports cross xdist (execnet) and reach terminals as UTF-8.
+
+    Lone surrogates (a file name's undecodable bytes, or ``\\udXXX`` escapes in a passport) are
+    written as backslash escapes, e.g. ``b"\\xff"`` as ``\\xff``.
+    """
+    if isinstance(value, str):
+        return ascii_path(value)
+    if isinstance(value, dict):
+        return {wire(k): wire(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(wire(v) for v in value)
+    return value
+
+
 def render(finding: Finding) -> str:
     lines = [f"{finding.check}: {finding.message}"]
     for key, value in finding.details.items():
@@ -39,7 +55,7 @@ def render(finding: Finding) -> str:
         if len(text) > 300:
             text = text[:297] + "..."
         lines.append(f"    {key}: {text}")
-    return "\n".join(lines)
+    return ascii_path("\n".join(lines))
 
 
 class CheckpointSuite(pytest.Collector):
@@ -66,18 +82,18 @@ class CheckItem(pytest.Item):
     def runtest(self) -> None:
         session = self.config.stash[SESSION_KEY]
         finding = self.planned.run(session.context)
-        self.user_properties.append(("passport_finding", jsonable(finding.to_dict())))
+        self.user_properties.append(("passport_finding", wire(jsonable(finding.to_dict()))))
         if self.planned.is_file and "sha256" in finding.details:
             self.user_properties.append(
-                ("passport_sha256", (self.planned.name, finding.details["sha256"], finding.details["size_bytes"]))
+                ("passport_sha256", (wire(self.planned.name), finding.details["sha256"], finding.details["size_bytes"]))
             )
         if finding.status is Status.PASS:
             return
         if finding.status is Status.NOT_CHECKED:
-            pytest.skip(f"{finding.check}: {finding.message}")
+            pytest.skip(wire(f"{finding.check}: {finding.message}"))
         if finding.status is Status.SOFT_SIGNAL:
             self.add_marker(pytest.mark.soft_signal)
-            self.add_marker(pytest.mark.xfail(raises=SoftSignal, reason=f"{finding.check}: {finding.message}", strict=False))
+            self.add_marker(pytest.mark.xfail(raises=SoftSignal, reason=wire(f"{finding.check}: {finding.message}"), strict=False))
             raise SoftSignal(finding)
         raise CheckFailed(finding)
 

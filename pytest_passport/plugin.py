@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from .checkpoint import Checkpoint
+from .errors import ascii_path
 from .checks import CATEGORIES, SECTION_ORDER, CheckOptions
 from .nodes import NODE_ROOT, SESSION_KEY, CheckItem, CheckpointSuite
 from .session import FAILED, NOT_CHECKED, PASSED, SOFT, PassportSession
@@ -67,6 +68,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    """Refuse, before any conftest.py is imported, a run the checkpoint could configure (see guard.py)."""
+    from .guard import early_check
+
+    early_check(early_config)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "static: passport check that reads files only")
     config.addinivalue_line("markers", "gpu: passport check that runs the model (on CPU when no GPU is present)")
@@ -89,14 +98,19 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _build_session(config: pytest.Config, given: str) -> PassportSession:
     root = _local_root(config, given)
+    from .guard import late_check
+
+    late_check(config, root)
     skip = set(config.getoption("skip_section") or [])
     unknown = sorted(skip - set(SKIPPABLE))
     if unknown:
         raise pytest.UsageError(f"--skip-section {unknown[0]}: unknown section (choose from {', '.join(SKIPPABLE)})")
     require = bool(config.getoption("require_signoff"))
     sign = bool(config.getoption("sign"))
-    if require and "signoff" in skip:
-        raise pytest.UsageError("--require-signoff cannot be combined with --skip-section signoff")
+    if require and skip:
+        raise pytest.UsageError(
+            f"--require-signoff cannot be combined with --skip-section {sorted(skip)[0]}: the load gate runs every check"
+        )
     if require and sign:
         raise pytest.UsageError("--sign and --require-signoff exclude each other: sign first, then gate")
     trusted_keys, signing_key = _keys(config, root, sign)
@@ -168,14 +182,22 @@ def _local_root(config: pytest.Config, given: str) -> Path:
     """
     handed = getattr(config, "workerinput", {}).get("passport_root")
     if handed:
-        return Path(handed)
+        return Path(os.fsdecode(handed))
     from . import bundle
-    from .errors import PassportError
+    from .errors import PassportError, UnreadableCheckpointError
+
+    from .guard import local_root, readable_root
 
     try:
-        return bundle.resolve(given).root
+        if (local := local_root(given)) is not None:
+            readable_root(local)
+        return readable_root(bundle.resolve(given).root)
+    except UnreadableCheckpointError as exc:
+        raise pytest.UsageError(f"--checkpoint {exc}") from None
     except PassportError as exc:
         raise pytest.UsageError(f"--checkpoint {given}: {exc}") from None
+    except OSError as exc:  # e.g. a directory this user may not list
+        raise pytest.UsageError(f"--checkpoint {given}: cannot read {exc.filename or given}: {exc.strerror or exc}") from None
 
 
 class XdistHandoff:
@@ -187,7 +209,7 @@ class XdistHandoff:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["passport_root"] = str(self.root)
+        node.workerinput["passport_root"] = os.fsencode(self.root)  # bytes: any file name crosses execnet
         node.workerinput["passport_trusted_keys"] = self.trusted_keys
 
 
@@ -299,7 +321,12 @@ class PassportReporter:
 
             attach_signature(decision.signoff, state.signing_key)
         if decision.signoff is not None and not state.dry_run:
-            signing.write(decision)
+            try:
+                signing.write(decision)
+            except OSError as exc:  # read-only media, no permission, a directory in the way
+                decision.refused.append(f"cannot write {ascii_path(decision.path or exc.filename or '')}: "
+                                        f"{exc.strerror or exc}")
+                decision.signoff = None
         if decision.signoff is None and session.exitstatus == pytest.ExitCode.OK:
             # A signing run that could not sign did not do what it was asked.
             session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from .errors import ascii_path
 from .checkpoint import Checkpoint
 from .checks import SECTION_ORDER, CheckContext, CheckSpec, catalogue, skip_matches
 from .checks.weight_integrity import check_declared_file
@@ -40,8 +41,8 @@ class PlannedCheck:
 
     @property
     def item_name(self) -> str:
-        """``<section>[<check>]``, the node id below the ``checkpoint`` collector."""
-        return f"{self.section}[{self.name}]"
+        """``<section>[<check>]``, the node id below the ``checkpoint`` collector (odd bytes escaped: ids cross xdist as UTF-8)."""
+        return ascii_path(f"{self.section}[{self.name}]")
 
     @property
     def node_id(self) -> str:

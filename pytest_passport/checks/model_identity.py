@@ -1,18 +1,18 @@
-"""Checks of ``model_identity``: the class can be imported, the runtime satisfies the pins.
+"""Checks of ``model_identity``: the class is defined where it says, the runtime satisfies the pins.
 
 Both depend on the validating environment (installed packages), by design.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
-import importlib.util
+from pathlib import Path
 from typing import Any
 
 from ..findings import Finding
 from ..schema import ModelIdentity
 from ._base import CheckContext, check, no_passport
+from ._locate import NEEDS_GPU, Unresolved, bindings, locate, read_source
 
 SECTION = "model_identity"
 CATEGORY = "model_internals"
@@ -29,59 +29,99 @@ def _error(exc: BaseException) -> str:
 
 @check("model_identity_resolvable", section=SECTION, category=CATEGORY)
 def model_identity_resolvable(ctx: CheckContext) -> Finding:
-    """The recorded class imports (never instantiated); reference semantics.
+    """The recorded class is defined in the installed environment; nothing is imported.
 
-    Hardening: anything the imported module raises (not only ImportError, and SystemExit)
-    becomes a failure naming the exception, never a crash.
+    Fix (reference imports ``class_module``, which runs code a checkpoint names — also
+    a module shipped inside the checkpoint when it sits under the working directory):
+    the top-level package is located with the import system's finders, only when an
+    installed distribution (or the standard library) provides it and never from the
+    current directory or the checkpoint; submodules are located by their files, and
+    the module's source is parsed (``ast``), never executed. Passes when the source
+    defines ``class <class_name>`` (or re-exports it by name); fails when the installed
+    package has no such module, or the module plainly binds no such name, or an alias
+    names another class than ``resolved_class_name``. Compiled modules, star imports,
+    module ``__getattr__`` and ``sys.modules`` games cannot be read statically:
+    not_checked, deferred to the model-running checks (``-m gpu``), which import from
+    the installed environment only when asked.
 
-    Deviation: when the class's top-level package is not installed at all (e.g. lerobot on a
-    CI runner that checks bytes and contract only), the identity cannot be judged here and the
-    check is not_checked; the reference fails it, which makes static-only validation impossible.
+    Deviation: a package not installed here (e.g. lerobot on a CI runner that checks
+    bytes and contract only) is not_checked; the reference fails it.
+
+    Architectures (``config_architectures``) are looked up in installed transformers'
+    source the same way: found as a name it exports passes, otherwise not_checked.
     """
     name = "model_identity_resolvable"
     if (nc := no_passport(name, ctx)):
         return nc
     mi = _identity(ctx)
+    untrusted = (ctx.checkpoint.root,)
     if mi.class_module and mi.class_name:
-        target = f"{mi.class_module}.{mi.class_name}"
-        top = mi.class_module.split(".", 1)[0]
-        if top and importlib.util.find_spec(top) is None:
-            return Finding.not_checked(name, f"{top} is not installed here; cannot import {target}", class_module=mi.class_module)
-        try:
-            module = importlib.import_module(mi.class_module)
-        except (Exception, SystemExit) as exc:
-            return Finding.failed(name, f"model_identity.class_module {mi.class_module} cannot be imported: {_error(exc)}",
-                                  class_module=mi.class_module, exception=type(exc).__name__)
-        found = getattr(module, mi.class_name, None)
-        if found is None:
-            return Finding.failed(name, f"model_identity.class_name {mi.class_name} not found in {mi.class_module}",
-                                  class_module=mi.class_module, class_name=mi.class_name)
-        actual = getattr(found, "__name__", None)
-        if actual != mi.class_name:
-            return Finding.failed(name, f"{target} resolves to {actual!r}, not {mi.class_name!r}", resolved=actual)
-        if mi.resolved_class_name and mi.resolved_class_name != actual:
-            return Finding.failed(name, f"model_identity.resolved_class_name {mi.resolved_class_name} != imported {actual}",
-                                  resolved=actual, resolved_class_name=mi.resolved_class_name)
-        return Finding.passed(name, f"{target} imports", resolved_via="direct_import", target=target)
+        return _resolve_class(name, mi, untrusted)
     architectures = [a for a in mi.config_architectures or [] if a]
     if architectures:
-        arch = architectures[0]
-        try:
-            import transformers
-        except (Exception, SystemExit) as exc:
-            return Finding.soft(name, f"transformers cannot be imported to resolve {arch}: {_error(exc)}",
-                                architecture=arch, exception=type(exc).__name__)
-        try:
-            found = getattr(transformers, arch)
-        except (Exception, SystemExit) as exc:  # lazy modules raise more than AttributeError
-            return Finding.failed(name, f"model_identity.config_architectures[0] {arch} not in transformers: {_error(exc)}",
-                                  architecture=arch, exception=type(exc).__name__)
-        actual = getattr(found, "__name__", None)
-        if actual != arch:
-            return Finding.failed(name, f"transformers.{arch} resolves to {actual!r}", architecture=arch, resolved=actual)
-        return Finding.passed(name, f"transformers.{arch} resolves", resolved_via="transformers", architecture=arch)
+        return _resolve_architecture(name, architectures[0], untrusted)
     return Finding.soft(name, "model_identity has neither class_module+class_name nor config_architectures; "
                         "identity cannot be resolved", class_name=mi.class_name)
+
+
+def _resolve_class(name: str, mi: ModelIdentity, untrusted: tuple[Path, ...]) -> Finding:
+    module, cls = str(mi.class_module), str(mi.class_name)
+    target = f"{module}.{cls}"
+    try:
+        found = locate(module, untrusted)
+    except Unresolved as exc:
+        if exc.status == "failed":
+            return Finding.failed(name, exc.message, class_module=module, exception=exc.exception)
+        return Finding.not_checked(name, f"{exc.message}; cannot resolve {target} without importing it",
+                                   class_module=module)
+    if found.kind == "namespace":
+        return Finding.failed(name, f"model_identity.class_module {module} is a namespace package without code; "
+                              f"no class {cls} in it", class_module=module)
+    if found.kind != "source" or found.origin is None:
+        return Finding.not_checked(name, f"{module} is a {found.kind} module; {NEEDS_GPU}", class_module=module)
+    try:
+        names = bindings(read_source(found.origin))
+    except SyntaxError as exc:
+        return Finding.failed(name, f"model_identity.class_module {module} cannot be parsed: SyntaxError: {exc.msg} "
+                              f"({found.origin}, line {exc.lineno})", class_module=module, exception="SyntaxError")
+    except (OSError, ValueError) as exc:
+        return Finding.not_checked(name, f"{module} source cannot be read ({_error(exc)}); {NEEDS_GPU}", class_module=module)
+    where = dict(class_module=module, source=str(found.origin), target=target)
+    resolved: str | None = None
+    if cls in names.classes:
+        resolved, via = cls, "class_definition"
+    elif cls in names.imported:
+        resolved, via = names.imported[cls], "import"
+    elif cls in names.aliases and names.aliases[cls] in names.classes:
+        resolved, via = names.aliases[cls], "alias"
+    elif cls in names.aliases or cls in names.other or names.dynamic:
+        return Finding.not_checked(name, f"{target} is bound at import time, not by a class statement; {NEEDS_GPU}", **where)
+    else:
+        return Finding.failed(name, f"model_identity.class_name {cls} not found in {module} "
+                              f"(its source was read, not imported)", class_name=cls, **where)
+    if resolved != cls:
+        return Finding.failed(name, f"{target} resolves to {resolved!r}, not {cls!r}", resolved=resolved, **where)
+    if mi.resolved_class_name and mi.resolved_class_name != resolved:
+        return Finding.failed(name, f"model_identity.resolved_class_name {mi.resolved_class_name} != defined {resolved}",
+                              resolved=resolved, resolved_class_name=mi.resolved_class_name, **where)
+    return Finding.passed(name, f"{target} is defined in the installed environment (source read, not imported)",
+                          resolved_via=via, distribution=found.distribution, **where)
+
+
+def _resolve_architecture(name: str, arch: str, untrusted: tuple[Path, ...]) -> Finding:
+    try:
+        found = locate("transformers", untrusted)
+    except Unresolved as exc:
+        return Finding.soft(name, f"transformers cannot be located to resolve {arch}: {exc.message}", architecture=arch)
+    try:
+        names = bindings(read_source(found.origin)) if found.kind == "source" and found.origin else None
+    except (OSError, ValueError, SyntaxError):
+        names = None
+    if names is not None and (arch in names.strings or arch in names.classes or arch in names.imported):
+        return Finding.passed(name, f"transformers exports {arch} (source read, not imported)",
+                              resolved_via="transformers", architecture=arch)
+    return Finding.not_checked(name, f"{arch} is not listed in installed transformers' top-level source; {NEEDS_GPU}",
+                               architecture=arch)
 
 
 def _violation(dist: str, required: str) -> dict[str, Any] | None:
