@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 
@@ -105,15 +104,19 @@ def test_pyproject_trusted_keys_of_the_consumer_rootdir(cli, pytester, clean_che
         verify(root)  # pytester's directory is the current one: its pyproject pins key 1
 
 
-def test_pyproject_inside_the_checkpoint_pins_nothing(cli, pytester, clean_checkpoint, key1, key2) -> None:
-    """A checkpoint cannot pin its own key: a pyproject.toml inside it is never read for trusted_keys."""
+def test_pyproject_inside_the_checkpoint_pins_nothing(clean_checkpoint, key1, key2) -> None:
+    """A checkpoint cannot pin its own key: a pyproject.toml inside it is never read; one above it is."""
+    from pytest_passport.authenticity import pyproject_trusted_keys, resolve_trusted
+    from pytest_passport.keys import load_public_key
+
     root = clean_checkpoint.root
-    assert cli("sign-checkpoint", root, "--signing-key", key2.private).ret == 0
     (root / "pyproject.toml").write_text(f'[tool.pytest_passport]\ntrusted_keys = ["{key2.public}"]\n')
-    os.chdir(root)
-    report = verify(root, require_signoff=False)
-    assert report.authenticity.status == "integrity_only"
-    assert report.authenticity.trusted_fingerprints == []
+    (root / "sub").mkdir()
+    (root / "sub" / "pyproject.toml").write_text((root / "pyproject.toml").read_text())
+    assert pyproject_trusted_keys(root, root) == ()
+    assert resolve_trusted(None, root / "sub", root) == ()
+    (root.parent / "pyproject.toml").write_text(f'[tool.pytest_passport]\ntrusted_keys = ["{key1.public}"]\n')
+    assert pyproject_trusted_keys(root.parent, root) == (load_public_key(key1.public),)
 
 
 def test_edited_signoff_with_stale_signature_fails_even_unpinned(cli, clean_checkpoint, key1, mode) -> None:
