@@ -131,6 +131,7 @@ def verify(
     else:
         ctx = CheckContext(checkpoint, options)
     planned = selected(plan(checkpoint), set(skip_sections))
+    options.per_file_checks = frozenset(p.name for p in planned if p.is_file)
     prefetch_digests(ctx, planned)
     try:
         report = Report(checkpoint.root, [p.run(ctx) for p in planned])

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path, PurePosixPath
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from . import schema
 from .errors import DocumentError, UnsafePathError
-from .hashing import sha256_bytes
+from .hashing import NotRegularFileError, kind_of, open_regular, read_regular, sha256_bytes
 
 CONFIG_NAMES = ("config.json", "config.yaml", "generation_config.json", "preprocessor_config.json", "tokenizer_config.json")
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
@@ -30,6 +31,91 @@ PROCESSOR_FILES = ("policy_preprocessor.json", "policy_postprocessor.json")
 
 def _skip_cache(rel: str) -> bool:
     return ".cache" in PurePosixPath(rel).parts
+
+
+def shown(rel: str) -> str:
+    """A path for messages: a non-UTF-8 name (surrogate escapes) is shown with ``\\x`` escapes."""
+    try:
+        rel.encode("utf-8")
+        return rel
+    except UnicodeEncodeError:
+        pass
+    try:  # bytes of a non-UTF-8 file name, as os.fsdecode escaped them
+        return rel.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a lone surrogate from a JSON document
+        return rel.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """Something under the root that is neither a regular file nor a directory (or a directory
+    that could not be listed): ``kind`` names it (``symbolic link``, ``FIFO``, ``socket``…)."""
+
+    rel: str
+    kind: str
+    detail: str = ""
+
+    def describe(self) -> str:
+        return f"{shown(self.rel)} ({self.kind}{': ' + self.detail if self.detail else ''})"
+
+
+@dataclass
+class Tree:
+    """One listing of the checkpoint, links never followed: regular files with their ``lstat``,
+    and every other entry (links, special files, unlistable directories)."""
+
+    files: dict[str, os.stat_result] = field(default_factory=dict)
+    others: list[TreeEntry] = field(default_factory=list)
+
+
+def walk(root: Path) -> Tree:
+    """List ``root`` with ``os.scandir``, never following a link (so no cycle is possible) and
+    never opening anything but directories; files are only ``lstat``-ed."""
+    tree = Tree()
+    stack: list[tuple[str, str]] = [(str(root), "")]
+    while stack:
+        directory, prefix = stack.pop()
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            tree.others.append(TreeEntry(prefix.rstrip("/") or ".", "unreadable directory", exc.strerror or str(exc)))
+            continue
+        for entry in entries:
+            rel = prefix + entry.name
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                tree.others.append(TreeEntry(rel, "unreadable entry", exc.strerror or str(exc)))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                stack.append((entry.path, rel + "/"))
+            elif stat.S_ISREG(st.st_mode):
+                tree.files[rel] = st
+            elif stat.S_ISLNK(st.st_mode):
+                tree.others.append(TreeEntry(rel, "symbolic link", _link_detail(root, entry.path)))
+            else:
+                tree.others.append(TreeEntry(rel, kind_of(st.st_mode)))
+    tree.files = dict(sorted(tree.files.items()))
+    tree.others.sort(key=lambda e: e.rel)
+    return tree
+
+
+def _link_detail(root: Path, path: str) -> str:
+    try:
+        target = os.readlink(path)
+    except OSError:
+        target = "?"
+    real = os.path.realpath(path)
+    if not os.path.lexists(real) or not os.path.exists(path):
+        where = "dangling"
+    elif real != str(root) and not real.startswith(str(root).rstrip(os.sep) + os.sep):
+        where = "points outside the checkpoint"
+    elif os.path.isdir(path):
+        where = "to a directory"
+    else:
+        where = "inside the checkpoint"
+    return f"-> {shown(target)}, {where}"
 
 
 @dataclass(frozen=True)
@@ -164,7 +250,8 @@ class Checkpoint:
             os.fsencode(rel)
         except UnicodeEncodeError:  # a lone surrogate that no file name can hold
             raise UnsafePathError(rel, "path is not a valid file name (lone surrogate)") from None
-        if rel.startswith(("/", "\\")) or PurePosixPath(rel).is_absolute() or (len(rel) > 1 and rel[1] == ":"):
+        # ``C:/x`` and ``C:\\x`` are absolute on Windows; ``x::y.json`` or ``c:x`` are plain names.
+        if rel.startswith(("/", "\\")) or PurePosixPath(rel).is_absolute() or PureWindowsPath(rel).is_absolute():
             raise UnsafePathError(rel, "absolute path; declared paths must be relative to the checkpoint root")
         parts = PurePosixPath(rel.replace("\\", "/")).parts
         if ".." in parts:
@@ -179,26 +266,25 @@ class Checkpoint:
         return path.relative_to(self.root).as_posix()
 
     @cached_property
+    def tree(self) -> Tree:
+        """The checkpoint listed once (links not followed); see :func:`walk`."""
+        return walk(self.root)
+
+    @cached_property
     def files(self) -> tuple[str, ...]:
-        """Every regular file (or symlink to one) under the root, relative and sorted."""
-        found: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames.sort()
-            base = Path(dirpath)
-            for name in filenames:
-                path = base / name
-                if path.is_file():
-                    found.append(self.relpath(path))
-        return tuple(sorted(found))
+        """Every regular file under the root (symlinks and special files excluded), relative and sorted."""
+        return tuple(self.tree.files)
 
     def exists(self, rel: str) -> bool:
+        """Whether ``rel`` is a regular file inside the root (a symlink or FIFO is not)."""
         try:
-            return self.resolve(rel).is_file()
-        except UnsafePathError:
+            return stat.S_ISREG(os.lstat(self.resolve(rel)).st_mode)
+        except (UnsafePathError, OSError):
             return False
 
     def read_bytes(self, rel: str) -> bytes:
-        return self.resolve(rel).read_bytes()
+        """The bytes of a regular file of the checkpoint; ``OSError`` for anything else."""
+        return read_regular(self.resolve(rel))
 
     def read_json(self, rel: str) -> Any:
         """Parse a JSON file of the checkpoint; raises DocumentError naming it."""
@@ -261,9 +347,9 @@ class Checkpoint:
                 continue
             header = TensorHeader(rel)
             try:
-                path = self.resolve(rel)
-                with open(path, "rb") as fh:
-                    header.tensors, header.metadata = read_safetensors_header(fh, path.stat().st_size)
+                fd, st = open_regular(self.resolve(rel))
+                with open(fd, "rb", closefd=True) as fh:
+                    header.tensors, header.metadata = read_safetensors_header(fh, st.st_size)
             except (OSError, ValueError, UnsafePathError) as exc:
                 header.error = str(exc)
             headers[rel] = header
@@ -323,7 +409,7 @@ class Checkpoint:
         for extra in self.extra_norm_stats:
             stats = NormStats(f"extra:{extra.name}", str(extra))
             try:
-                data = json.loads(Path(extra).read_bytes())
+                data = json.loads(read_regular(extra, follow=True))
             except (OSError, ValueError):
                 continue  # unreadable extras are skipped, as in the reference
             stats.metadata = self._stats_metadata(data)
@@ -383,13 +469,12 @@ class Checkpoint:
 
     def _load(self, name: str, loader: Any) -> DocumentLoad:
         path = self.root / name
-        if not path.exists() and not path.is_symlink():
+        if not os.path.lexists(path):
             return DocumentLoad("absent")
         try:
-            self.resolve(name)
-            raw = path.read_bytes()
-        except UnsafePathError as exc:
-            return DocumentLoad("invalid", problems=[f"{name}: {exc.reason}"])
+            raw = read_regular(path)
+        except NotRegularFileError as exc:
+            return DocumentLoad("invalid", problems=[f"{name}: {exc.strerror}; only a regular file is read"])
         except OSError as exc:
             return DocumentLoad("invalid", problems=[f"{name}: cannot read file: {exc.strerror or exc}"])
         digest = sha256_bytes(raw)

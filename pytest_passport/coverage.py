@@ -128,6 +128,7 @@ READS: dict[str, tuple[str, ...]] = {
     "parent_checkpoint_verified": ("provenance.parent_checkpoint", "provenance.parent_checkpoint_uri"),
     # static: config, weight headers and stats files only
     "weight_file_integrity": (),
+    "checkpoint_tree_declared": ("weight_integrity.weight_files[].path", "weight_integrity.ignore_patterns.*"),
     "pickle_files_safe": (),
     "action_dim_config_vs_weights": (),
     "horizon_consistency": (),

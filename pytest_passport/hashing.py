@@ -12,8 +12,10 @@ has been hashed on one core; everything else is spread around it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import threading
 from collections.abc import Iterable
 from concurrent.futures import CancelledError, Future
@@ -29,19 +31,117 @@ if TYPE_CHECKING:  # pragma: no cover
 BLOCK_SIZE = 1 << 20
 
 
-def sha256_file(path: Path | str, block_size: int = BLOCK_SIZE) -> tuple[str, int]:
-    """Hex digest and byte count of one file, read in fixed ``block_size`` blocks."""
+#: Flags for opening a checkpoint file: never block on a FIFO or device, never follow a final
+#: symlink (a link swapped in after the tree was listed is refused, not read through).
+OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def kind_of(mode: int) -> str:
+    """A human name for a file type (``stat.S_IFMT`` of ``mode``)."""
+    if stat.S_ISREG(mode):
+        return "regular file"
+    if stat.S_ISDIR(mode):
+        return "directory"
+    if stat.S_ISLNK(mode):
+        return "symbolic link"
+    if stat.S_ISFIFO(mode):
+        return "FIFO"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    if stat.S_ISCHR(mode):
+        return "character device"
+    if stat.S_ISBLK(mode):
+        return "block device"
+    return "special file"
+
+
+class NotRegularFileError(OSError):
+    """A path that must be a regular file is something else (FIFO, device, link, directory)."""
+
+    def __init__(self, path: Path | str, kind: str) -> None:
+        super().__init__(errno.EINVAL, f"not a regular file ({kind})", str(path))
+        self.kind = kind
+
+
+def open_regular(path: Path | str, *, follow: bool = False) -> tuple[int, os.stat_result]:
+    """Open ``path`` read-only if, and only if, it is a regular file; returns the fd and its fstat.
+
+    ``O_NONBLOCK`` makes opening a FIFO return at once (reads of regular files ignore it),
+    ``O_NOFOLLOW`` (unless ``follow``) refuses a final symlink, and ``fstat`` on the open
+    descriptor decides: no check-then-open race. Raises :class:`NotRegularFileError` (an
+    ``OSError``) otherwise. Checkpoint files are opened with ``follow=False``.
+    """
+    try:
+        fd = os.open(path, OPEN_FLAGS | (0 if follow else O_NOFOLLOW))
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFileError(path, "symbolic link") from None
+        if exc.errno in (errno.ENXIO, errno.EISDIR):
+            # ENXIO: a FIFO without a writer under O_NONBLOCK|O_WRONLY, or a socket.
+            try:
+                kind = kind_of(os.lstat(path).st_mode)
+            except OSError:
+                kind = "special file"
+            raise NotRegularFileError(path, kind) from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFileError(path, kind_of(st.st_mode))
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def read_regular(path: Path | str, limit: int | None = None, *, follow: bool = False) -> bytes:
+    """The bytes of a regular file (at most ``limit``); see :func:`open_regular`."""
+    fd, st = open_regular(path, follow=follow)
+    with open(fd, "rb", buffering=0, closefd=True) as fh:
+        if limit is not None:
+            return fh.read(limit)
+        chunks = []
+        while chunk := fh.read(max(st.st_size, BLOCK_SIZE)):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+def identity(st: os.stat_result) -> tuple[int, int, int, int, int]:
+    """What must not change between hashing a file and signing it: device, inode, size, mtime, ctime."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def sha256_file(path: Path | str, block_size: int = BLOCK_SIZE, *, follow: bool = True) -> tuple[str, int]:
+    """Hex digest and byte count of one regular file, read in fixed ``block_size`` blocks.
+
+    Never opens a FIFO or device; ``follow=False`` also refuses a final symlink.
+    """
+    digest, size, _ = sha256_file_stat(path, block_size, follow=follow)
+    return digest, size
+
+
+def sha256_file_stat(path: Path | str, block_size: int = BLOCK_SIZE, *, follow: bool = False) -> tuple[str, int, os.stat_result]:
+    """Like :func:`sha256_file` (but not following a final symlink by default), plus the
+    file's ``fstat`` taken when it was opened.
+
+    Raises ``OSError`` if the file changed (size, mtime or ctime) while it was being read.
+    """
     digest = hashlib.sha256()
     buffer = bytearray(block_size)
     view = memoryview(buffer)
     size = 0
-    with open(path, "rb", buffering=0) as fh:
-        _sequential(fh.fileno())
+    fd, before = open_regular(path, follow=follow)
+    with open(fd, "rb", buffering=0, closefd=True) as fh:
+        _sequential(fd)
         while n := fh.readinto(buffer):
             digest.update(view[:n])
             size += n
             _PROGRESS[0] += n
-    return digest.hexdigest(), size
+        after = os.fstat(fd)
+    if identity(after) != identity(before) or size != before.st_size:
+        raise OSError(errno.EAGAIN, "file changed while it was being hashed", str(path))
+    return digest.hexdigest(), size, before
 
 
 #: Bytes hashed by this process so far (read by the progress line; approximate under threads).
@@ -122,6 +222,18 @@ class DigestCache:
         self._futures: dict[Path, Future[tuple[str, int]]] = {}
         self._lock = threading.Lock()
         self._pool: ThreadPoolExecutor | None = None
+        self._stats: dict[Path, os.stat_result] = {}
+
+    def _hash(self, path: Path) -> tuple[str, int]:
+        digest, size, st = sha256_file_stat(path)
+        with self._lock:
+            self._stats[path] = st
+        return digest, size
+
+    def stat_of(self, path: Path) -> os.stat_result | None:
+        """The ``fstat`` of ``path`` when it was hashed (``None`` if it has not been)."""
+        with self._lock:
+            return self._stats.get(Path(path))
 
     def prefetch(self, paths: Iterable[Path]) -> None:
         """Start hashing ``paths`` on the pool, largest first; already known paths are skipped."""
@@ -129,7 +241,7 @@ class DigestCache:
         for path in paths:
             path = Path(path)
             try:
-                sized.append((path.stat().st_size, path))
+                sized.append((os.lstat(path).st_size, path))
             except OSError:
                 continue  # the per-file check reports it when it asks
         sized.sort(key=lambda item: (-item[0], str(item[1])))
@@ -143,7 +255,7 @@ class DigestCache:
 
                 self._pool = ThreadPoolExecutor(self._workers, thread_name_prefix="passport-sha256")
             for path in dict.fromkeys(todo):
-                self._futures[path] = self._pool.submit(sha256_file, path)
+                self._futures[path] = self._pool.submit(self._hash, path)
 
     def get(self, path: Path) -> tuple[str, int]:
         """Digest and size of ``path``; raises ``OSError`` if it cannot be read."""
@@ -159,7 +271,7 @@ class DigestCache:
                     owner = False
             if owner:
                 try:
-                    future.set_result(sha256_file(path))
+                    future.set_result(self._hash(path))
                 except BaseException as exc:  # noqa: BLE001 - handed to every waiter, re-raised below
                     future.set_exception(exc)
             try:

@@ -239,7 +239,10 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     state = session.config.stash.get(SESSION_KEY, None)
-    if state is None or hasattr(session.config, "workerinput") or session.config.option.collectonly:
+    if state is None:
+        return
+    state.note_selected([i.name for i in session.items if isinstance(i, CheckItem)])
+    if hasattr(session.config, "workerinput") or session.config.option.collectonly:
         return
     # Hash all declared files up front on every core; each file item then takes its digest.
     files = [i.planned for i in session.items if isinstance(i, CheckItem) and i.planned.is_file]

@@ -10,9 +10,10 @@ sections are re-emitted, legacy forms are read and written back in the 0.2 form.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
-import tempfile
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -399,8 +400,20 @@ class WeightFile:
 
 @dataclass
 class WeightIntegrity:
+    """Files of the checkpoint and their digests (spec §6.4).
+
+    ``ignore_patterns`` (new-writer field) lists glob patterns of files that may sit in the
+    tree without being declared (e.g. ``"notes/*.txt"``). A pattern is matched against the whole
+    root-relative ``/``-separated path with ``fnmatch`` rules, case-sensitive; ``*`` also crosses
+    ``/``, so ``"*.txt"`` matches text files at any depth. Because the list lives in the signed passport,
+    editing it invalidates the signoff. Code and loader-relevant files (``*.py``, ``*.pkl``,
+    ``*.bin``… and files named by ``config.json`` ``auto_map``) are never ignored; see
+    ``checkpoint_tree_declared``. Reference readers keep the field in ``extra`` on rewrite.
+    """
+
     weight_files: list[WeightFile] | None = None
     manifest_hash: str | None = None
+    ignore_patterns: list[str] | None = None
     extra: Extra = field(default_factory=_extra)
 
 
@@ -647,16 +660,67 @@ def dumps_signoff(signoff: Signoff) -> str:
     return dumps_document(signoff_to_dict(signoff))
 
 
+#: Temp files of :func:`write_atomic`: ``.<name>.<pid>.tmp`` next to the target. A leftover of a
+#: killed writer is tolerated by ``checkpoint_tree_declared`` and removed by the next write.
+TEMP_NAME = re.compile(r"^\.(?:MODEL_PASSPORT|SIGNOFF)\.json\.(\d+)\.tmp$")
+
+
+def temp_path(path: Path, pid: int | None = None) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid() if pid is None else pid}.tmp")
+
+
+def remove_stale_temps(directory: Path, name: str) -> list[Path]:
+    """Delete ``.<name>.<pid>.tmp`` files left by writers that no longer run; returns them."""
+    removed: list[Path] = []
+    prefix = f".{name}."
+    try:
+        names = [n for n in os.listdir(directory) if n.startswith(prefix) and TEMP_NAME.match(n)]
+    except OSError:
+        return removed
+    for entry in names:
+        pid = int(entry[len(prefix):-len(".tmp")])
+        if pid != os.getpid() and _alive(pid):
+            continue  # a concurrent writer's file: it replaces or removes it itself
+        try:
+            os.unlink(directory / entry)
+            removed.append(directory / entry)
+        except OSError:
+            pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temp file in the same directory and ``os.replace``."""
+    """Write ``text`` to ``path`` atomically: a new temp file ``.<name>.<pid>.tmp`` in the same
+    directory (``O_EXCL``, never through a link), fsync, ``os.replace``; the temp file is
+    removed on any failure, and stale ones of killed writers are cleared first.
+    """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temps(path.parent, path.name)
+    tmp = temp_path(path)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(tmp, flags, 0o644)
+    except FileExistsError:
+        os.unlink(tmp)  # our own pid: a leftover of an earlier process that had it
+        fd = os.open(tmp, flags, 0o644)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o644)
+        if os.path.isdir(path) and not os.path.islink(path):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
         os.replace(tmp, path)
     except BaseException:
         try:

@@ -51,8 +51,16 @@ class PassportSession:
         self.context = CheckContext(self.checkpoint, self.options, self.digests)
         self.planned: list[PlannedCheck] = plan(self.checkpoint)
         self.selected: list[PlannedCheck] = selected(self.planned, self.skip_sections)
-        #: Passport bytes digest when the run started; signing refuses if it changes meanwhile.
+        #: Passport bytes digest and the tree listing when the run started; signing refuses if
+        #: either changes meanwhile (see :func:`pytest_passport.signoff.changes_since`).
         self.passport_sha256_at_start = self.checkpoint.passport.sha256
+        self.tree_at_start = self.checkpoint.tree
+
+    def note_selected(self, item_names: list[str]) -> None:
+        """The items that will run (after ``-k``/``-m``/``--deselect``/``--skip-section``):
+        declared files among them are compared with the signoff by their own check."""
+        files = {p.item_name: p.name for p in self.planned if p.is_file}
+        self.options.per_file_checks = frozenset(files[name] for name in item_names if name in files)
 
     def record(self, item_name: str, status: str, message: str, properties: list[tuple[str, Any]]) -> None:
         """Fold one test report into the outcome table (a failure in any phase wins)."""

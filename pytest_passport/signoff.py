@@ -3,6 +3,14 @@
 Only the controlling process writes (never an xdist worker), once, at session finish, and
 only when ``--sign`` was given, nothing failed hard, every planned test reported, and soft
 signals (if any) come with a ``--reason``.
+
+Just before writing, the checkpoint is listed again and compared with the listing taken when
+the run started (device, inode, size, mtime and ctime of every file; every other entry): if
+anything was added, removed, replaced or written to meanwhile, the digests the run computed
+may not be the bytes on disk, and nothing is written. The write itself is atomic: a temp file
+``.SIGNOFF.json.<pid>.tmp`` created with ``O_EXCL`` in the same directory, fsynced, then
+``os.replace``; it is removed on failure, and a leftover of a killed signer is removed by the
+next write (and tolerated by ``checkpoint_tree_declared`` until then).
 """
 
 from __future__ import annotations
@@ -13,8 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .hashing import sha256_file
-from .schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, Artifact, SignedBy, Signoff, write_signoff
+from .checkpoint import Tree, walk
+from .hashing import identity, sha256_file
+from .schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, TEMP_NAME, Artifact, SignedBy, Signoff, write_signoff
 from .session import FAILED, SOFT, PassportSession
 
 DEFAULT_REASON = "all hard checks pass"
@@ -31,6 +40,9 @@ class SignDecision:
     reason_required: bool = False
     auto_summary: str | None = None
     hard_failures: list[str] = field(default_factory=list)
+    #: The checkpoint as listed when the run started, and the sizes the run hashed.
+    tree: Tree | None = None
+    hashed_sizes: dict[str, int] = field(default_factory=dict)
 
     @property
     def verdict(self) -> str | None:
@@ -77,7 +89,7 @@ def decide(session: PassportSession, *, collect_only: bool = False, stopped: boo
 
     root = session.checkpoint.root
     try:
-        passport_sha, _ = sha256_file(root / PASSPORT_FILENAME)
+        passport_sha, _ = sha256_file(root / PASSPORT_FILENAME, follow=False)
     except OSError as exc:
         decision.refused.append(f"cannot re-read {PASSPORT_FILENAME}: {exc}")
         return decision
@@ -97,6 +109,8 @@ def decide(session: PassportSession, *, collect_only: bool = False, stopped: boo
             return decision
         artifacts.append(Artifact(entry.path, digest[0]))
 
+    decision.tree = session.tree_at_start
+    decision.hashed_sizes = {path: digest[1] for path, digest in session.file_digests.items()}
     decision.signoff = Signoff(
         schema_version="0.2",
         signed_at=utc_now(),
@@ -108,10 +122,54 @@ def decide(session: PassportSession, *, collect_only: bool = False, stopped: boo
     return decision
 
 
+def changes_since(before: Tree, root: Path, hashed_sizes: dict[str, int] | None = None) -> list[str]:
+    """What differs between ``before`` and the tree on disk now (the signoff and temp files aside)."""
+    now = walk(root)
+
+    def skip(rel: str) -> bool:
+        return rel == SIGNOFF_FILENAME or ("/" not in rel and TEMP_NAME.match(rel) is not None)
+
+    changed: list[str] = []
+    for rel in sorted(set(before.files) | set(now.files)):
+        if skip(rel):
+            continue
+        old, new = before.files.get(rel), now.files.get(rel)
+        if old is None:
+            changed.append(f"{rel} appeared")
+        elif new is None:
+            changed.append(f"{rel} disappeared or is no longer a regular file")
+        elif identity(old) != identity(new):
+            changed.append(f"{rel} was modified or replaced")
+    old_others = {(e.rel, e.kind) for e in before.others if not skip(e.rel)}
+    new_others = {(e.rel, e.kind) for e in now.others if not skip(e.rel)}
+    changed.extend(f"{rel} ({kind}) appeared or changed" for rel, kind in sorted(old_others ^ new_others))
+    for rel, size in (hashed_sizes or {}).items():
+        st = now.files.get(rel)
+        if st is not None and st.st_size != size:
+            changed.append(f"{rel}: {size} bytes were hashed, {st.st_size} are on disk")
+    return changed
+
+
 def write(decision: SignDecision) -> None:
-    """Write the decided signoff atomically (temp file in the same directory + ``os.replace``)."""
+    """Write the decided signoff atomically, unless the checkpoint changed during the run.
+
+    A refusal (changed files, or an ``OSError`` such as a read-only mount) clears
+    ``decision.signoff`` and records why in ``decision.refused``; nothing is written then.
+    """
     assert decision.signoff is not None and decision.path is not None
-    write_signoff(decision.signoff, decision.path)
+    if decision.tree is not None:
+        changed = changes_since(decision.tree, decision.path.parent, decision.hashed_sizes)
+        if changed:
+            more = f" (+{len(changed) - 1} more)" if len(changed) > 1 else ""
+            decision.refused.append(f"the checkpoint changed while it was being validated: {changed[0]}{more}; run again")
+            decision.signoff = None
+            return
+    try:
+        write_signoff(decision.signoff, decision.path)
+    except OSError as exc:
+        decision.refused.append(f"cannot write {decision.path}: {exc.strerror or exc}")
+        decision.signoff = None
+        return
     decision.written = True
 
 

@@ -59,6 +59,13 @@ class Built:
     def write_passport(self) -> None:
         schema.write_passport(self.passport, self.root / schema.PASSPORT_FILENAME)
 
+    def declare(self, *rels: str) -> None:
+        """Add files written after the build to weight_integrity (so the whole tree stays declared)."""
+        for rel in rels:
+            path = self.root / rel
+            self.passport.weight_integrity.weight_files.append(schema.WeightFile(rel, sha256(path), path.stat().st_size))
+        self.write_passport()
+
     def rehash(self) -> None:
         """Refresh weight_integrity from disk (after editing a declared file on purpose)."""
         for entry in self.passport.declared_files:
@@ -126,7 +133,7 @@ def build_clean_checkpoint(root: Path) -> Built:
     files = sorted(
         p.relative_to(root).as_posix()
         for p in root.rglob("*")
-        if p.is_file() and p.name not in ("TRAINING_LOG.md", schema.PASSPORT_FILENAME)
+        if p.is_file() and p.name != schema.PASSPORT_FILENAME
     )
     weight_files = [schema.WeightFile(rel, sha256(root / rel), (root / rel).stat().st_size) for rel in files]
     stats_fp = {"file_sha256": sha256(root / normalizer)}

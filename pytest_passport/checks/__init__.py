@@ -71,6 +71,7 @@ CHECK_ORDER: tuple[str, ...] = (
     "passport_loadable",
     "signoff_verdict",
     "parent_checkpoint_verified",
+    "checkpoint_tree_declared",
     # authenticity and unsafe formats
     "signoff_signature",
     "model_signing_signature",

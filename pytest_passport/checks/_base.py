@@ -35,6 +35,11 @@ class CheckOptions:
     signing: bool = False
     target_repo: Path | None = None
     dataset_path: Path | None = None
+    #: Declared files whose own ``weight_integrity[<path>]`` check runs in this session (and
+    #: compares the file with the signoff); ``None`` when unknown. The signoff checks hash
+    #: every other signed artifact themselves, so dropping per-file checks never lets a file
+    #: through, and no file is read twice across xdist workers.
+    per_file_checks: frozenset[str] | None = None
     #: Pinned Ed25519 public keys (``keys.PublicKey``): with any, the signoff must be signed by one.
     trusted_keys: tuple[Any, ...] = ()
     #: ``(signature bundle, EC public key)`` of an OpenSSF model-signing signature to verify.

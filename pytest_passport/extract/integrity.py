@@ -1,24 +1,29 @@
 """``weight_integrity``: which files a passport declares, and their digests (spec §6.4).
 
-Every regular file under the root is declared except dot-files and the documents that are
-not inference inputs (the passport itself, its seed, the signoff, README and training log).
+Every regular file under the root is declared, whatever its name, except the two documents
+at the root that describe the files (``MODEL_PASSPORT.json``, ``SIGNOFF.json``) and the temp
+files of their atomic writers: the gate (``checkpoint_tree_declared``) fails on any file that
+is neither declared nor matched by ``weight_integrity.ignore_patterns``.
+
+Fix (reference §6.4): the reference leaves README.md, TRAINING_LOG.md, PASSPORT_SEED.json and
+dot-files undeclared and follows symlinks; here they are declared (so signed), and a symlink,
+FIFO, socket, device or unlistable directory stops the generation, naming it.
 Files are hashed in parallel, largest first, through :class:`~pytest_passport.hashing.DigestCache`.
 """
 
 from __future__ import annotations
 
+import glob
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from ..checkpoint import Checkpoint
-from ..errors import UnsafePathError
 from ..hashing import DigestCache
-from ..schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, WeightFile, WeightIntegrity
+from ..schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, TEMP_NAME, WeightFile, WeightIntegrity
 from ._common import ExtractionError
 
-#: File names never declared, at any depth: they are not inference inputs, or they describe the files.
-UNDECLARED_NAMES = frozenset({PASSPORT_FILENAME, "PASSPORT_SEED.json", SIGNOFF_FILENAME, "README.md", "TRAINING_LOG.md"})
+#: Root-level files never declared: they describe the other files.
+UNDECLARED_NAMES = frozenset({PASSPORT_FILENAME, SIGNOFF_FILENAME})
 
 
 @dataclass(frozen=True)
@@ -48,22 +53,33 @@ class FileDigests:
 
 
 def is_declared(rel: str, excluded: frozenset[str]) -> bool:
-    """Whether ``rel`` belongs in ``weight_integrity`` (files inside dot-directories do)."""
-    name = PurePosixPath(rel).name
-    return not name.startswith(".") and name not in UNDECLARED_NAMES and rel not in excluded
+    """Whether ``rel`` belongs in ``weight_integrity``: every file but the root documents,
+    their writers' temp files and ``excluded`` paths."""
+    if "/" not in rel and (rel in UNDECLARED_NAMES or TEMP_NAME.match(rel)):
+        return False
+    return rel not in excluded
 
 
 def declared_files(checkpoint: Checkpoint, excluded: Iterable[str] = ()) -> list[str]:
-    """Sorted relative paths to declare; refuses a symlink that leads out of the root."""
+    """Sorted relative paths to declare; refuses links, special files and unlistable directories."""
+    unsafe = checkpoint.tree.others
+    if unsafe:
+        # A signed passport never vouches for a link (its target can change) or a special file.
+        listed = "; ".join(entry.describe() for entry in unsafe[:5])
+        more = f" (+{len(unsafe) - 5} more)" if len(unsafe) > 5 else ""
+        raise ExtractionError(
+            f"{checkpoint.root}: only regular files and directories may sit in a checkpoint: {listed}{more}; "
+            "copy linked files into the checkpoint and remove the rest"
+        )
     skip = frozenset(excluded)
-    declared = [rel for rel in checkpoint.files if is_declared(rel, skip)]
-    for rel in declared:
-        try:
-            checkpoint.resolve(rel)
-        except UnsafePathError as exc:
-            # A signed passport must never vouch for bytes outside the checkpoint.
-            raise ExtractionError(f"{rel}: {exc.reason}; copy the file into the checkpoint instead of linking it") from None
-    return declared
+    return [rel for rel in checkpoint.files if is_declared(rel, skip)]
+
+
+def ignore_patterns(excluded: Iterable[str]) -> list[str] | None:
+    """``weight_integrity.ignore_patterns`` for files left out on purpose (``--output`` inside
+    the root), each escaped so that it matches exactly that path."""
+    patterns = [glob.escape(rel) for rel in sorted(set(excluded)) if is_declared(rel, frozenset())]
+    return patterns or None
 
 
 def hash_files(checkpoint: Checkpoint, paths: list[str], cache: DigestCache) -> FileDigests:
@@ -80,7 +96,8 @@ def hash_files(checkpoint: Checkpoint, paths: list[str], cache: DigestCache) -> 
     return FileDigests(hashed)
 
 
-def weight_integrity(digests: FileDigests) -> WeightIntegrity:
+def weight_integrity(digests: FileDigests, excluded: Iterable[str] = ()) -> WeightIntegrity:
     return WeightIntegrity(
-        weight_files=[WeightFile(path=f.path, sha256=f.sha256, size_bytes=f.size_bytes) for f in digests.files]
+        weight_files=[WeightFile(path=f.path, sha256=f.sha256, size_bytes=f.size_bytes) for f in digests.files],
+        ignore_patterns=ignore_patterns(excluded),
     )

@@ -288,7 +288,7 @@ def extract_static(path: Path, options: StaticOptions) -> Extraction:
         model_identity=layout.model_identity,
         model_internals=build_internals(checkpoint, layout),
         output_spec=layout.output_spec,
-        weight_integrity=weight_integrity(digests),
+        weight_integrity=weight_integrity(digests, options.undeclared),
         provenance=build_provenance(options, layout, checkpoint, digests, repos, notes),
         transform_pipeline=layout.transform_pipeline or None,
     )

@@ -55,7 +55,8 @@ def test_statement_lists_the_signoff_manifest(signed) -> None:
     assert body["subject"] == [{"name": root.name, "digest": {"sha256": digest}}]
     serialization = body["predicate"]["serialization"]
     assert serialization["method"] == "files" and serialization["hash_type"] == "sha256"
-    assert "TRAINING_LOG.md" in serialization["ignore_paths"]
+    on_disk = {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+    assert serialization["ignore_paths"] == sorted(set(ms.GIT_PATHS) | (on_disk - set(expected)))
 
 
 def test_statement_refuses_a_changed_file(signed) -> None:

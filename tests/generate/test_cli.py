@@ -90,16 +90,16 @@ def test_output_inside_the_root_is_not_declared(act_small: Path, generate: Gener
     assert (act_small / "passport.json").read_bytes() == first
 
 
-def test_undeclared_documents_are_skipped(act_small: Path, generate: Generate) -> None:
-    """README, TRAINING_LOG.md, SIGNOFF.json and dot-files are not declared; nested assets are."""
-    for name in ("README.md", "TRAINING_LOG.md", ".DS_Store"):
+def test_every_file_but_the_root_documents_is_declared(act_small: Path, generate: Generate) -> None:
+    """README, TRAINING_LOG.md, dot-files and nested files are declared; the root SIGNOFF.json is not."""
+    for name in ("README.md", "TRAINING_LOG.md", ".DS_Store", "SIGNOFF.json"):
         (act_small / name).write_text("x\n")
     (act_small / "assets").mkdir()
     (act_small / "assets" / "frame.png").write_bytes(b"png")
     assert generate(act_small).code == 0
     paths = [f.path for f in load(act_small / PASSPORT).declared_files]
-    assert "assets/frame.png" in paths
-    assert not {"README.md", "TRAINING_LOG.md", ".DS_Store"} & set(paths)
+    assert {"README.md", "TRAINING_LOG.md", ".DS_Store", "assets/frame.png"} <= set(paths)
+    assert "SIGNOFF.json" not in paths
     assert load(act_small / PASSPORT).provenance.run_log_path == "TRAINING_LOG.md"
 
 

@@ -18,7 +18,7 @@ def test_clean_checkpoint_signs_with_verdict_pass(cli, clean_checkpoint, mode) -
     root = clean_checkpoint.root
     result = cli("sign-checkpoint", root, *mode)
     assert result.ret == 0, result.stderr.str()
-    result.stdout.fnmatch_lines(["wrote *SIGNOFF.json  verdict=pass  artifacts=9"])
+    result.stdout.fnmatch_lines(["wrote *SIGNOFF.json  verdict=pass  artifacts=10"])
     signoff = signoff_of(root)
     assert signoff["verdict"] == "pass"
     assert signoff["verdict_reason"] == "all hard checks pass"

@@ -4,7 +4,8 @@ Two outcomes differ from the reference's prediction on purpose or by environment
 ``horizon_consistency`` passes (``n_action_steps`` is not a horizon, spec §8.5), and
 ``runtime_constraints`` fails and ``model_identity_resolvable`` is not_checked here because
 lerobot and torch 2.5 are not installed in the test environment (§7.4 calls them
-environment-dependent).
+environment-dependent). ``checkpoint_tree_declared`` (not in the reference) fails: the
+example leaves README.md and TRAINING_LOG.md undeclared, which the reference allowed.
 """
 
 from __future__ import annotations
@@ -97,6 +98,10 @@ def test_spec_example_validates_as_predicted(cli, tmp_path) -> None:
     # Environment-dependent: lerobot and torch==2.5 are not installed here.
     assert got["model_identity_resolvable"] == "not_checked"
     assert got["runtime_constraints"] == "fail"
+    # Added check: files the reference left undeclared are named.
+    observation = next(o for o in json.loads(report.read_text())["observations"] if o["check"] == "checkpoint_tree_declared")
+    assert observation["status"] == "fail"
+    assert observation["details"]["undeclared_files"] == ["README.md", "TRAINING_LOG.md"]
     assert result.ret == 1
     declared = json.loads(report.read_text())["observations"]
     files = [o for o in declared if o["nodeid"].startswith("checkpoint::weight_integrity[") and o["check"] not in CHECK_ORDER]

@@ -33,17 +33,18 @@ def write(path: Path, size: int, seed: int = 0) -> Path:
 
 @pytest.fixture
 def count_hashes(monkeypatch: pytest.MonkeyPatch):
-    """Replace ``hashing.sha256_file`` by a counting wrapper; returns the list of hashed paths."""
+    """Replace ``hashing.sha256_file_stat`` (what DigestCache reads through) by a counting wrapper;
+    returns the list of hashed paths."""
     calls: list[Path] = []
     lock = threading.Lock()
-    real = hashing.sha256_file
+    real = hashing.sha256_file_stat
 
     def counting(path, *args, **kwargs):
         with lock:
             calls.append(Path(path))
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(hashing, "sha256_file", counting)
+    monkeypatch.setattr(hashing, "sha256_file_stat", counting)
     return calls
 
 

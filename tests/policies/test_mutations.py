@@ -121,7 +121,6 @@ def test_mutation_fails_the_gate_with_its_check(policy: str, mutation: str, sign
     assert failing_checks(root) == {expected}
 
 
-@pytest.mark.xfail(strict=True, reason="checkpoint_tree_declared lands with the fail-closed branch")
 @pytest.mark.parametrize("policy", SHIPPED)
 def test_unlisted_code_file_fails_the_gate(policy: str, signed_copy, training_repo) -> None:
     """An unsigned modeling_custom.py dropped into a signed checkpoint fails weight_integrity[checkpoint_tree_declared]."""

@@ -41,7 +41,7 @@ def test_json_to_stdout_validates(report: dict[str, Any]) -> None:
     assert report["report_layout"] == layout.LAYOUT and report["gate"] == "LOADABLE"
     assert sum(report["counts"].values()) == len(report["observations"])
     files = [o for o in report["observations"] if o["section"] == "weight_integrity" and "[" in o["nodeid"] and o["check"] not in CHECK_ORDER]
-    assert len(files) == 8  # one per declared file of the clean checkpoint, also under xdist
+    assert len(files) == 9  # one per declared file of the clean checkpoint, also under xdist
 
 
 def test_validator_rejects_off_layout_documents(report: dict[str, Any]) -> None:

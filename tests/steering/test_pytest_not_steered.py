@@ -32,11 +32,13 @@ def _ini(form: str, addopts: str) -> tuple[str, str]:
 def tampered(pytester: pytest.Pytester, tmp_path: Path) -> tuple[Path, Path]:
     """A signed-looking checkpoint outside the consumer dir carrying conftest.py and __init__.py that leave markers."""
     marker = tmp_path / "ran.marker"
-    root = build_clean_checkpoint(tmp_path / "ckpt").root
+    built = build_clean_checkpoint(tmp_path / "ckpt")
+    root = built.root
     code = f"open({str(marker)!r}, 'a').write(__name__ + '\\n')\n"
     (root / "conftest.py").write_text(code)
     (root / "__init__.py").write_text(code)
     (root / "sneaky_plugin.py").write_text(code)
+    built.declare("conftest.py", "__init__.py", "sneaky_plugin.py")  # declared: only steering is tested
     return root, marker
 
 
@@ -102,8 +104,9 @@ def test_equals_form_from_outside_never_reads_the_checkpoint_ini(pytester, tampe
     result = pytester.runpytest_subprocess(f"--checkpoint={root}", "--require-signoff", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(["*signoff_present: no SIGNOFF.json*"])
+    result.stdout.fnmatch_lines(["*checkpoint_tree_declared: file not declared*pytest.ini*"])
     outcomes = result.parseoutcomes()
-    assert outcomes["failed"] == 1 and outcomes["passed"] > 1  # the suite ran: --co from the ini never applied
+    assert outcomes["failed"] == 2 and outcomes["passed"] > 1  # the suite ran: --co from the ini never applied
     assert not marker.exists()
 
 
