@@ -6,8 +6,10 @@ loader can refuse a checkpoint before touching its weights.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .checkpoint import Checkpoint
 from .checks import CheckContext, CheckOptions
@@ -15,6 +17,9 @@ from .errors import PassportError, UnreadableCheckpointError, VerificationError
 from .findings import Finding, Status, verdict_of
 from .schema import PASSPORT_FILENAME, Passport, read_passport
 from .suite import plan, prefetch_digests, selected
+
+if TYPE_CHECKING:
+    from .authenticity import Authenticity
 
 
 @dataclass
@@ -39,6 +44,20 @@ class Report:
     @property
     def loadable(self) -> bool:
         return not self.failures
+
+    @property
+    def authenticity(self) -> Authenticity:
+        """Who signed: ``.status`` (verified / integrity_only / failed), ``.message``, ``.signer_fingerprint``."""
+        from .authenticity import summarise
+
+        for finding in self.findings:
+            if finding.check == "signoff_signature":
+                return summarise(finding.status.value, finding.details, finding.message)
+        return summarise(None, None, "signature not checked")
+
+    @property
+    def signer_fingerprint(self) -> str | None:
+        return self.authenticity.signer_fingerprint
 
 
 def _root(path: Path | str) -> Path:
@@ -68,6 +87,8 @@ def verify(
     target_repo: Path | str | None = None,
     dataset_path: Path | str | None = None,
     skip_sections: tuple[str, ...] = (),
+    trusted_keys: Sequence[Path | str] | None = None,
+    model_signing: tuple[Path | str, Path | str] | None = None,
     *,
     reuse_digests: bool = False,
 ) -> Report:
@@ -77,17 +98,31 @@ def verify(
     ``reuse_digests=True``, files whose (path, size, mtime_ns, inode) did not change since an
     earlier call in this process are not hashed again (see :mod:`pytest_passport.fastpath`);
     every check still runs.
+
+    ``trusted_keys``: Ed25519 public key files (or ``ssh-ed25519 AAAA...`` lines) one of which
+    must have signed SIGNOFF.json; ``None`` reads ``[tool.pytest_passport] trusted_keys`` from
+    ``./pyproject.toml`` (never from inside the checkpoint); ``()`` pins none (the report's
+    ``authenticity`` then says "integrity only, no authenticity"). ``model_signing``:
+    ``(bundle, EC public key)`` of an OpenSSF model-signing signature to verify as well.
     """
     __tracebackhide__ = True
+    from .authenticity import load_trusted, pyproject_trusted_keys
+
     try:
         root = _root(path)
     except PassportError as exc:
         raise exc from None
     checkpoint = Checkpoint(root)
+    if trusted_keys is None:
+        trusted = pyproject_trusted_keys(Path.cwd(), checkpoint.root)
+    else:
+        trusted = load_trusted(trusted_keys)
     options = CheckOptions(
         require_signoff=require_signoff,
         target_repo=Path(target_repo) if target_repo else None,
         dataset_path=Path(dataset_path) if dataset_path else None,
+        trusted_keys=trusted,
+        model_signing=(Path(model_signing[0]), Path(model_signing[1])) if model_signing else None,
     )
     if reuse_digests:
         from .fastpath import RememberedDigests

@@ -120,6 +120,15 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
     )
     _common(parser)
     parser.add_argument("--require-signoff", action="store_true", help="fail unless SIGNOFF.json exists and matches (the load gate)")
+    parser.add_argument(
+        "--trusted-key",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="pinned Ed25519 public key (repeatable; replaces [tool.pytest_passport] trusted_keys of ./pyproject.toml)",
+    )
+    parser.add_argument("--model-signing-signature", metavar="FILE", help="OpenSSF model-signing bundle (key mode) to verify")
+    parser.add_argument("--model-signing-key", metavar="FILE", help="EC public key (PEM) for --model-signing-signature")
     parser.add_argument("--skip-section", action="append", default=[], metavar="NAME", help="drop a section's checks (repeatable)")
     parser.add_argument("--show-not-checked", action="store_true", help="list not_checked rows too")
     parser.add_argument("--json", metavar="FILE", help="write the JSON report (layout pytest-passport/report/1) to FILE; '-' for stdout")
@@ -137,6 +146,12 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
         options.append("--require-signoff")
     for name in ns.skip_section:
         options += ["--skip-section", name]
+    for key in ns.trusted_key:
+        options += ["--trusted-key", key]
+    if bool(ns.model_signing_signature) != bool(ns.model_signing_key):
+        parser.error("--model-signing-signature and --model-signing-key go together")
+    if ns.model_signing_signature:
+        options += ["--model-signing-signature", ns.model_signing_signature, "--model-signing-key", ns.model_signing_key]
     reports = [(ns.json, "json"), (ns.html, "html"), (ns.markdown, "markdown")]
     to_stdout = any(path == "-" for path, _ in reports)
     if sum(path == "-" for path, _ in reports) > 1:
@@ -161,6 +176,7 @@ def sign_main(argv: Sequence[str] | None = None) -> int:
     _common(parser)
     parser.add_argument("--reason", metavar="TEXT", help="verdict_reason (required when there are soft signals)")
     parser.add_argument("--dry-run", action="store_true", help="print the signoff instead of writing it")
+    parser.add_argument("--signing-key", metavar="FILE", help="Ed25519 private key (PEM or OpenSSH, mode 0600) that signs SIGNOFF.json")
     ns = parser.parse_args(argv)
     from . import bundle
     from .errors import PassportError
@@ -196,6 +212,8 @@ def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespa
     options = _forwarded(ns) + ["--sign"]
     if ns.reason:
         options += ["--reason", ns.reason]
+    if ns.signing_key:
+        options += ["--signing-key", ns.signing_key]
     code, state = run_suite(checkpoint, options, numprocesses=ns.numprocesses, dry_run=ns.dry_run)
     decision = state.decision if state is not None else None
     if decision is None:
@@ -218,7 +236,13 @@ def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespa
         _err(f"dry run: would write {decision.path}")
         return EXIT_OK
     _out(f"wrote {decision.path}  verdict={decision.verdict}  artifacts={len(decision.signoff.artifacts or [])}")
-    confirm, transcript = _quiet_gate(checkpoint, _forwarded(ns), ns.numprocesses)
+    from .authenticity import summary_line
+
+    _out(summary_line(state.authenticity))
+    # The confirmation pins the signing key, so it also proves the new signature verifies.
+    block = decision.signoff.extra.get("signature")
+    pinned = ["--trusted-key", block["public_key"]] if isinstance(block, dict) else []
+    confirm, transcript = _quiet_gate(checkpoint, _forwarded(ns) + pinned, ns.numprocesses)
     if confirm != pytest.ExitCode.OK:
         sys.stderr.write(transcript)
         signing.remove(root / SIGNOFF_FILENAME)

@@ -60,6 +60,8 @@ READS: dict[str, tuple[str, ...]] = {
     "passport_checksum_valid": (),
     "weight_files_match_signoff": (),
     "signoff_verdict": (),
+    "signoff_signature": (),
+    "model_signing_signature": (),
     "passport_loadable": ("schema_version",),
     # model_internals
     "model_identity_resolvable": (
@@ -127,6 +129,7 @@ READS: dict[str, tuple[str, ...]] = {
     # static: config, weight headers and stats files only
     "weight_file_integrity": (),
     "checkpoint_tree_declared": ("weight_integrity.weight_files[].path", "weight_integrity.ignore_patterns.*"),
+    "pickle_files_safe": (),
     "action_dim_config_vs_weights": (),
     "horizon_consistency": (),
     "image_keys_declared": (),

@@ -50,6 +50,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption("--sign", action="store_true", default=False, help="Write SIGNOFF.json when nothing failed hard.")
     group.addoption("--reason", metavar="TEXT", default=None, help="verdict_reason for the signoff (required with soft signals).")
+    group.addoption("--signing-key", metavar="FILE", default=None, help="Ed25519 private key (PEM or OpenSSH, mode 0600) that signs SIGNOFF.json (with --sign).")
+    group.addoption(
+        "--trusted-key",
+        metavar="FILE",
+        action="append",
+        default=[],
+        help="Pinned Ed25519 public key (repeatable; replaces [tool.pytest_passport] trusted_keys): the signoff must be signed by one.",
+    )
+    group.addoption("--model-signing-signature", metavar="FILE", default=None, help="OpenSSF model-signing bundle to verify (with --model-signing-key).")
+    group.addoption("--model-signing-key", metavar="FILE", default=None, help="EC public key (PEM) the model-signing bundle must verify with.")
     group.addoption(
         "--passport-device",
         choices=("auto", "cpu", "cuda"),
@@ -77,7 +87,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(PassportReporter(config, session), "passport-reporter")
     if not hasattr(config, "workerinput"):
-        config.pluginmanager.register(XdistHandoff(session.checkpoint.root), "passport-xdist-handoff")
+        trusted = [key.openssh for key in session.options.trusted_keys]
+        config.pluginmanager.register(XdistHandoff(session.checkpoint.root, trusted), "passport-xdist-handoff")
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         # Only the checkpoint: its suite is injected at collection (see below), and the
         # checkpoint directory is never a collection path, so pytest never imports a
@@ -102,6 +113,7 @@ def _build_session(config: pytest.Config, given: str) -> PassportSession:
         )
     if require and sign:
         raise pytest.UsageError("--sign and --require-signoff exclude each other: sign first, then gate")
+    trusted_keys, signing_key = _keys(config, root, sign)
     options = CheckOptions(
         require_signoff=require,
         signing=sign,
@@ -109,6 +121,8 @@ def _build_session(config: pytest.Config, given: str) -> PassportSession:
         dataset_path=_optional_dir(config, "dataset_path"),
         device=config.getoption("passport_device"),
         hook_config=config,
+        trusted_keys=trusted_keys,
+        model_signing=_model_signing(config),
     )
     return PassportSession(
         checkpoint=Checkpoint(root),
@@ -117,6 +131,7 @@ def _build_session(config: pytest.Config, given: str) -> PassportSession:
         sign=sign,
         reason=config.getoption("reason"),
         skip_sections=skip,
+        signing_key=signing_key,
         gpu=wants_gpu(config),
     )
 
@@ -130,6 +145,47 @@ def wants_gpu(config: pytest.Config) -> bool:
     import re
 
     return bool(re.search(r"\bgpu\b", config.getoption("markexpr", "") or ""))
+
+
+def _model_signing(config: pytest.Config) -> tuple[Path, Path] | None:
+    """``--model-signing-signature`` and ``--model-signing-key``, absolute (workers inherit them)."""
+    signature, key = config.getoption("model_signing_signature"), config.getoption("model_signing_key")
+    if not signature and not key:
+        return None
+    if not (signature and key):
+        raise pytest.UsageError("--model-signing-signature and --model-signing-key go together")
+    from .interop.model_signing import available
+
+    if not available():
+        raise pytest.UsageError("--model-signing-signature needs the model-signing package: pip install 'pytest-passport[model-signing]'")
+    for value in (signature, key):
+        if not Path(value).is_file():
+            raise pytest.UsageError(f"{value}: no such file")
+    config.option.model_signing_signature, config.option.model_signing_key = map(os.path.abspath, (signature, key))
+    return Path(config.option.model_signing_signature), Path(config.option.model_signing_key)
+
+
+def _keys(config: pytest.Config, root: Path, sign: bool) -> tuple[tuple[Any, ...], Any]:
+    """Pinned public keys (``--trusted-key``, else the rootdir's pyproject) and the signing key.
+
+    Workers take the controller's resolved keys; only the controller loads the private key.
+    """
+    from .authenticity import load_trusted, resolve_trusted
+    from .keys import KeyFileError, load_private_key
+
+    handed = getattr(config, "workerinput", {}).get("passport_trusted_keys")
+    key_path = config.getoption("signing_key")
+    if key_path and not sign:
+        raise pytest.UsageError("--signing-key signs SIGNOFF.json: it needs --sign")
+    try:
+        if handed is not None:
+            trusted = load_trusted(handed)
+        else:
+            trusted = resolve_trusted(config.getoption("trusted_key"), config.rootpath, root)
+        private = load_private_key(key_path) if key_path and not hasattr(config, "workerinput") else None
+    except KeyFileError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return trusted, private
 
 
 def _local_root(config: pytest.Config, given: str) -> Path:
@@ -161,12 +217,14 @@ def _local_root(config: pytest.Config, given: str) -> Path:
 class XdistHandoff:
     """Hands the resolved checkpoint directory to every xdist worker."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, trusted_keys: list[str] | None = None) -> None:
         self.root = root
+        self.trusted_keys = list(trusted_keys or [])
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["passport_root"] = os.fsencode(self.root)  # bytes: any file name crosses execnet
+        node.workerinput["passport_trusted_keys"] = self.trusted_keys
 
 
 def _optional_dir(config: pytest.Config, name: str) -> Path | None:
@@ -275,6 +333,10 @@ class PassportReporter:
             stopped=bool(session.shouldstop or session.shouldfail),
         )
         state.decision = decision
+        if decision.signoff is not None and state.signing_key is not None:
+            from .authenticity import attach_signature
+
+            attach_signature(decision.signoff, state.signing_key)
         if decision.signoff is not None and not state.dry_run:
             try:
                 signing.write(decision)
@@ -311,13 +373,21 @@ class PassportReporter:
             write(f"skipped sections: {', '.join(sorted(state.skip_sections))}")
         if state.sign:
             self._summarise_signing(write)
+        else:
+            from .authenticity import summary_line
+
+            auth = state.authenticity
+            write(summary_line(auth), red=auth.status == "failed", yellow=auth.status == "integrity_only")
 
     def _summarise_signing(self, write: Any) -> None:
         decision = self.state.decision
         if decision is None:
             write("signoff: not written (the run ended before it could be decided)", red=True)
         elif decision.written:
+            from .authenticity import summary_line
+
             write(f"signoff: wrote {decision.path} (verdict {decision.verdict})", green=True)
+            write(summary_line(self.state.authenticity))
         elif decision.signoff is not None:
             write(f"signoff: dry run, would write {decision.path} (verdict {decision.verdict})")
         else:

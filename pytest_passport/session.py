@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .checkpoint import Checkpoint
 from .checks import CheckContext, CheckOptions
 from .hashing import DigestCache
 from .suite import PlannedCheck, plan, selected
+
+if TYPE_CHECKING:
+    from .authenticity import Authenticity
 
 PASSED, SOFT, NOT_CHECKED, FAILED = "passed", "soft_signal", "not_checked", "failed"
 
@@ -43,6 +46,8 @@ class PassportSession:
     dry_run: bool = False
     #: Collect the ``gpu`` items (the run's ``-m`` expression names ``gpu``).
     gpu: bool = False
+    #: Ed25519 private key of ``--signing-key`` (controller only; never printed).
+    signing_key: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.context = CheckContext(self.checkpoint, self.options, self.digests)
@@ -75,6 +80,24 @@ class PassportSession:
                 path, digest, size = value
                 self.file_digests[path] = (digest, size)
         self.outcomes[item_name] = Outcome(section, name, status, message, finding)
+
+    @property
+    def authenticity(self) -> Authenticity:
+        """Who signed: the ``signoff_signature`` outcome, or the key this run signed with.
+
+        ``.status`` is ``verified`` / ``integrity_only`` / ``failed``; ``.signer_fingerprint``
+        is the signing key's ``SHA256:...`` fingerprint (None when unsigned).
+        """
+        from .authenticity import summarise, written_by
+
+        decision = self.decision
+        if decision is not None and getattr(decision, "signoff", None) is not None:
+            return written_by(decision.signoff, self.options.trusted_keys)
+        outcome = self.outcomes.get("signoff[signoff_signature]")
+        if outcome is None:
+            return summarise(None, {"trusted_fingerprints": [k.fingerprint for k in self.options.trusted_keys]}, "signature not checked")
+        finding = outcome.finding or {}
+        return summarise(_FINDING_STATUS[outcome.status], finding.get("details"), outcome.message)
 
     def missing(self) -> list[str]:
         """Selected tests that produced no outcome (deselected, -x cut, crashed worker…)."""

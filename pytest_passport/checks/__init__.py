@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._base import REGISTRY, CheckContext, CheckOptions, CheckSpec, check
 from . import (  # noqa: F401  (imported for their registrations)
+    authenticity,
     input_contract,
     model_identity,
     model_internals,
@@ -17,6 +18,7 @@ from . import (  # noqa: F401  (imported for their registrations)
     provenance,
     reference_test_vector,
     signoff,
+    unsafe_formats,
     weight_integrity,
 )
 
@@ -71,6 +73,10 @@ CHECK_ORDER: tuple[str, ...] = (
     "signoff_verdict",
     "parent_checkpoint_verified",
     "checkpoint_tree_declared",
+    # authenticity and unsafe formats
+    "signoff_signature",
+    "model_signing_signature",
+    "pickle_files_safe",
 )
 
 #: Reference category names accepted by ``--skip-section`` besides the section names.

@@ -44,6 +44,10 @@ class CheckOptions:
     #: every other signed artifact themselves, so dropping per-file checks never lets a file
     #: through, and no file is read twice across xdist workers.
     per_file_checks: frozenset[str] | None = None
+    #: Pinned Ed25519 public keys (``keys.PublicKey``): with any, the signoff must be signed by one.
+    trusted_keys: tuple[Any, ...] = ()
+    #: ``(signature bundle, EC public key)`` of an OpenSSF model-signing signature to verify.
+    model_signing: tuple[Path, Path] | None = None
 
 
 @dataclass

@@ -101,9 +101,20 @@ def build(
         "passport_load_notes": notes,
         "skipped_sections": sorted(skipped_sections),
         "checkpoint_dir": source or str(checkpoint.given),
+        "authenticity": _authenticity(observations),
         "notes": [],
     }
     return clean(data)
+
+
+def _authenticity(observations: list[dict[str, Any]]) -> dict[str, Any]:
+    """Who signed, from the ``signoff_signature`` observation (integrity only when absent)."""
+    from ..authenticity import summarise
+
+    for f in observations:
+        if f.get("check") == "signoff_signature":
+            return summarise(str(f["status"]), f.get("details"), str(f.get("message", ""))).as_dict()
+    return summarise(None, None, "signature not checked").as_dict()
 
 
 def as_dict(state: PassportSession) -> dict[str, Any]:
@@ -116,6 +127,7 @@ def as_dict(state: PassportSession) -> dict[str, Any]:
         skipped_sections=state.skip_sections,
         load_status_text=load_status(state),
     )
+    data["authenticity"] = clean(state.authenticity.as_dict())
     missing = state.missing()
     if missing:
         data["notes"].append(f"{len(missing)} check(s) did not run (deselected or stopped early)")

@@ -74,6 +74,19 @@ class SignoffSummary:
 
 
 @dataclass
+class AuthenticitySummary:
+    """Who signed SIGNOFF.json, as far as the pinned keys tell (see ``pytest_passport.authenticity``)."""
+
+    #: ``verified`` (signed by a pinned key), ``integrity_only`` (no key pinned, or not signed
+    #: and none required), ``failed`` (signature check failed), ``signed`` (this run signed).
+    status: Literal["verified", "integrity_only", "failed", "signed"]
+    message: str
+    #: ``SHA256:...`` of the key that signed the signoff (None: unsigned).
+    signer_fingerprint: str | None
+    trusted_fingerprints: list[str]
+
+
+@dataclass
 class ReportLayout:
     """The whole ``--json`` document."""
 
@@ -99,6 +112,7 @@ class ReportLayout:
     skipped_sections: list[str]
     #: Same as ``checkpoint``; kept for readers of the reference layout.
     checkpoint_dir: str
+    authenticity: AuthenticitySummary
     notes: list[str] = field(default_factory=list)
 
 

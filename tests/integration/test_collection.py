@@ -25,7 +25,7 @@ def test_only_the_checkpoint_is_collected(pytester: pytest.Pytester, clean_check
     """Test files in the current directory are not collected when only --checkpoint is given."""
     pytester.makepyfile(test_other="def test_unrelated():\n    assert False\n")
     result = pytester.runpytest("--checkpoint", clean_checkpoint.root)
-    result.assert_outcomes(passed=31, skipped=11, xfailed=1)
+    result.assert_outcomes(passed=32, skipped=13, xfailed=1)
     assert "test_unrelated" not in result.stdout.str()
 
 
@@ -33,7 +33,7 @@ def test_explicit_test_paths_are_collected_beside_the_checkpoint(pytester: pytes
     """With test paths given, the consumer's tests run too and the checkpoint is added."""
     path = pytester.makepyfile(test_mine="def test_mine():\n    pass\n")
     result = pytester.runpytest(path, "--checkpoint", clean_checkpoint.root, "-q")
-    result.assert_outcomes(passed=32, skipped=11, xfailed=1)
+    result.assert_outcomes(passed=33, skipped=13, xfailed=1)
 
 
 def test_markers_are_registered_and_selectable(pytester: pytest.Pytester, clean_checkpoint) -> None:
@@ -57,7 +57,7 @@ def test_soft_signal_is_xfail_with_reason(pytester: pytest.Pytester, clean_check
 def test_runxfail_makes_soft_signals_fail(pytester: pytest.Pytester, clean_checkpoint) -> None:
     """--runxfail turns soft signals into failures (strict mode), not into silent passes."""
     result = pytester.runpytest("--checkpoint", clean_checkpoint.root, "--runxfail")
-    result.assert_outcomes(failed=1, passed=31, skipped=11)
+    result.assert_outcomes(failed=1, passed=32, skipped=13)
     result.stdout.fnmatch_lines(["*signoff_present: no SIGNOFF.json*"])
 
 
@@ -96,8 +96,8 @@ def test_terminal_summary_table(pytester: pytest.Pytester, clean_checkpoint) -> 
             "*checkpoint passport*",
             "section*pass*soft_signal*not_checked*fail",
             "schema_version*1*0*0*0",
-            "weight_integrity*11*0*0*0",
-            "signoff*0*1*4*0",
+            "weight_integrity*12*0*0*0",
+            "signoff*0*1*6*0",
         ]
     )
 
@@ -105,7 +105,7 @@ def test_terminal_summary_table(pytester: pytest.Pytester, clean_checkpoint) -> 
 def test_xdist_collects_identically(pytester: pytest.Pytester, clean_checkpoint) -> None:
     """Under -n 2 the same suite runs with the same outcomes."""
     result = pytester.runpytest("--checkpoint", clean_checkpoint.root, "-n", "2")
-    result.assert_outcomes(passed=31, skipped=11, xfailed=1)
+    result.assert_outcomes(passed=32, skipped=13, xfailed=1)
 
 
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "n2"])
@@ -116,6 +116,6 @@ def test_conftest_inside_checkpoint_is_never_imported(pytester: pytest.Pytester,
     (clean_checkpoint.root / "test_evil.py").write_text(f"open({str(marker)!r}, 'w').close()\n")
     result = pytester.runpytest("--checkpoint", clean_checkpoint.root, *xdist)
     # Never imported; the undeclared code files fail checkpoint_tree_declared, naming them.
-    result.assert_outcomes(failed=1, passed=30, skipped=11, xfailed=1)
+    result.assert_outcomes(failed=1, passed=31, skipped=13, xfailed=1)
     result.stdout.fnmatch_lines(["*checkpoint_tree_declared: code or loader file not declared*conftest.py*"])
     assert not marker.exists()

@@ -63,7 +63,7 @@ def test_degraded_passport_makes_passport_checks_not_checked(pytester: pytest.Py
     """With an unusable passport only passport_loadable fails; static checks still run."""
     (clean_checkpoint.root / PASSPORT_FILENAME).write_text("{")
     result = pytester.runpytest("--checkpoint", clean_checkpoint.root, "-rs")
-    result.assert_outcomes(failed=1, passed=6, skipped=26, xfailed=1)
+    result.assert_outcomes(failed=1, passed=7, skipped=28, xfailed=1)
     result.stdout.fnmatch_lines(["*camera_identity: MODEL_PASSPORT.json is unusable (see passport_loadable)*"])
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from safetensors.numpy import save_file
 
 from pytest_passport import schema
+from pytest_passport.checks import CHECK_ORDER
 
 from ..conftest import DATA, png_bytes
 
@@ -103,7 +104,7 @@ def test_spec_example_validates_as_predicted(cli, tmp_path) -> None:
     assert observation["details"]["undeclared_files"] == ["README.md", "TRAINING_LOG.md"]
     assert result.ret == 1
     declared = json.loads(report.read_text())["observations"]
-    files = [o for o in declared if o["nodeid"].startswith("checkpoint::weight_integrity[") and o["check"] not in ("weight_file_integrity", "checkpoint_tree_declared")]
+    files = [o for o in declared if o["nodeid"].startswith("checkpoint::weight_integrity[") and o["check"] not in CHECK_ORDER]
     assert len(files) == 12 and all(o["status"] == "pass" for o in files)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from pytest_passport import coverage
+from pytest_passport.checks import CHECK_ORDER
 from pytest_passport.report import layout
 
 from ..conftest import DATA
@@ -39,7 +40,7 @@ def test_json_to_stdout_validates(report: dict[str, Any]) -> None:
     assert layout.validate(report) == []
     assert report["report_layout"] == layout.LAYOUT and report["gate"] == "LOADABLE"
     assert sum(report["counts"].values()) == len(report["observations"])
-    files = [o for o in report["observations"] if o["section"] == "weight_integrity" and "[" in o["nodeid"] and o["check"] not in ("weight_file_integrity", "checkpoint_tree_declared")]
+    files = [o for o in report["observations"] if o["section"] == "weight_integrity" and "[" in o["nodeid"] and o["check"] not in CHECK_ORDER]
     assert len(files) == 9  # one per declared file of the clean checkpoint, also under xdist
 
 

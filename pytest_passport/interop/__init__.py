@@ -1,0 +1,1 @@
+"""Interoperability with other signing tools (optional extras)."""
