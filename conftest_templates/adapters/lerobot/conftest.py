@@ -15,42 +15,57 @@ from typing import Any
 import pytest
 
 
+class LoadedPolicy:
+    """The policy with the pre/post-processor pipelines saved beside it."""
+
+    def __init__(self, policy: Any, pre: Any, post: Any) -> None:
+        self.policy, self.pre, self.post = policy, pre, post
+
+
 @pytest.hookimpl(optionalhook=True)
 def pytest_passport_load_model(config: Any, checkpoint: Any, passport: Any) -> Any:
-    """The policy class named by ``config.json`` ``type``, loaded from the checkpoint root, in eval mode."""
+    """The policy class named by ``config.json`` ``type`` and its saved pipelines, in eval mode."""
     try:
-        from lerobot.policies.factory import get_policy_class
+        from lerobot.policies.factory import get_policy_class, make_pre_post_processors
     except ImportError:
         return None
+    root = str(checkpoint.root)
     policy_type = json.loads((checkpoint.root / "config.json").read_text(encoding="utf-8")).get("type")
-    policy = get_policy_class(policy_type).from_pretrained(str(checkpoint.root))
-    return policy.eval()
+    policy = get_policy_class(policy_type).from_pretrained(root).eval()
+    pre, post = make_pre_post_processors(policy.config, pretrained_path=root)
+    return LoadedPolicy(policy, pre, post)
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_passport_make_batch(config: Any, checkpoint: Any, passport: Any, model: Any) -> Any:
-    """One observation laid out as the passport's input contract says (zeros; images in [0, 1])."""
+def pytest_passport_make_batch(config: Any, checkpoint: Any, passport: Any, model: Any, observation: Any) -> Any:
+    """The newest frame of ``observation`` as LeRobot takes it (float CHW in [0, 1]), through the preprocessor.
+
+    ``select_action`` keeps its own observation history, so each call gets the newest frame only.
+    Replace this with your deployment's feeding code to have replay check it.
+    """
+    import numpy as np
     import torch
 
-    contract = passport.input_contract if passport is not None else None
-    if contract is None:
+    if not isinstance(model, LoadedPolicy):
         return None
     batch: dict[str, Any] = {}
-    for image in contract.images or []:
-        if image.key and image.raw_shape:
-            batch[image.key] = torch.zeros(1, *image.raw_shape)
-    if contract.state is not None and contract.state.total_dim:
-        batch["observation.state"] = torch.zeros(1, contract.state.total_dim)
-    if contract.language is not None and contract.language.default_prompt is not None:
-        batch["task"] = [contract.language.default_prompt]
-    return batch
+    for key, frames in observation.images.items():
+        frame = np.asarray(frames[-1], dtype=np.float32) / 255.0
+        batch[key] = torch.from_numpy(np.ascontiguousarray(np.moveaxis(frame, -1, 0)))[None]
+    if observation.state is not None:
+        batch["observation.state"] = torch.as_tensor(np.asarray(observation.state[-1], np.float32))[None]
+    for key, values in observation.features.items():
+        batch[key] = torch.as_tensor(np.asarray(values[-1], np.float32))[None]
+    batch["task"] = [observation.task or ""]
+    return model.pre(batch)
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_passport_infer(config: Any, checkpoint: Any, model: Any, batch: Any) -> Any:
-    """One action through LeRobot's public path (``reset`` then ``select_action``)."""
+    """One robot command through LeRobot's public path: ``select_action``, then the postprocessor."""
     import torch
 
-    model.reset()
-    with torch.no_grad():
-        return model.select_action(batch)
+    if not isinstance(model, LoadedPolicy):
+        return None
+    with torch.inference_mode():
+        return model.post(model.policy.select_action(batch))

@@ -40,14 +40,14 @@ def pytest_passport_load_model(config: Any, checkpoint: Any, passport: Any) -> A
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_passport_make_batch(config: Any, checkpoint: Any, passport: Any, model: Any) -> Any:
-    """One all-zero observation of the shape the policy's environment interface declares."""
+def pytest_passport_make_batch(config: Any, checkpoint: Any, passport: Any, model: Any, observation: Any) -> Any:
+    """The newest observation vector with a batch axis; replace with your environment's own encoding."""
+    import numpy as np
     import torch
 
-    shape = getattr(getattr(model, "observation_space", None), "shape", None)
-    if not shape:
+    if observation.state is None:
         return None
-    return torch.zeros(1, *shape)
+    return torch.as_tensor(np.asarray(observation.state[-1], np.float32))[None]
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -31,19 +31,23 @@ def pytest_passport_load_model(config: Any, checkpoint: Any, passport: Any) -> A
 
 
 @pytest.hookimpl(optionalhook=True)
-def pytest_passport_make_batch(config: Any, checkpoint: Any, passport: Any, model: Any) -> Any:
-    """A state-only batch of zeros shaped by ``input_contract.state.total_dim``."""
+def pytest_passport_make_batch(config: Any, checkpoint: Any, passport: Any, model: Any, observation: Any) -> Any:
+    """The newest state of ``observation`` as a float tensor with a batch axis.
+
+    Replace with your deployment's feeding code (normalization, image layout, history), so the
+    replay item checks that code against the reference frames recorded with the checkpoint.
+    """
+    import numpy as np
     import torch
 
-    state = passport.input_contract.state if passport is not None and passport.input_contract else None
-    if state is None or not state.total_dim:
+    if observation.state is None:
         return None
-    return torch.zeros(1, state.total_dim)
+    return torch.as_tensor(np.asarray(observation.state[-1], np.float32))[None]
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_passport_infer(config: Any, checkpoint: Any, model: Any, batch: Any) -> Any:
-    """``model(batch)`` without gradients."""
+    """``model(batch)`` without gradients; return what your deployment sends to the robot."""
     import torch
 
     with torch.no_grad():
