@@ -12,11 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV="${VENV:-.venv-lerobot}"
-# Signed end to end; GPU_ONLY types run generate --dynamic and the gpu items only: until the policy
-# coverage issue's action_dim_config_vs_weights fix lands, the static gate refuses diffusion's
-# final_conv output layer, so it cannot be signed yet.
-TYPES="${LEROBOT_TYPES:-act}"
-GPU_ONLY="${LEROBOT_GPU_ONLY_TYPES:-diffusion}"
+# TYPES are signed end to end; GPU_ONLY types (none by default) run generate --dynamic and the gpu items only.
+TYPES="${LEROBOT_TYPES:-act diffusion}"
+GPU_ONLY="${LEROBOT_GPU_ONLY_TYPES:-}"
 DATASET="${DATASET:-}"
 for candidate in tests/fixtures/lerobot-policies/dataset/synthetic_arm ../shared/fixtures/lerobot-policies/dataset/synthetic_arm; do
     [ -n "$DATASET" ] || { [ -f "$candidate/meta/info.json" ] && DATASET="$candidate"; } || true

@@ -96,6 +96,21 @@ def _array(entry: dict[str, Any], *keys: str) -> np.ndarray | None:
     return None
 
 
+def _safetensors_stats(checkpoint: Checkpoint, source: str, names: tuple[str, ...]) -> dict[str, Any]:
+    """``<feature>.<stat>`` tensors of a LeRobot normalizer state file (safetensors: no pickle)."""
+    from safetensors.numpy import load
+
+    try:
+        tensors = load(checkpoint.read_bytes(source))
+    except Exception as exc:  # noqa: BLE001 - any unreadable or malformed file is a skip reason
+        raise RuntimeUnavailable(f"{source}: cannot read the {names[0]} stats ({exc})") from None
+    for name in names:
+        found = {key[len(name) + 1:]: value for key, value in tensors.items() if key.startswith(name + ".")}
+        if found:
+            return found
+    raise RuntimeUnavailable(f"{source}: no stats for {names[0]}")
+
+
 def read_normalizer(checkpoint: Checkpoint, descriptor: dict[str, Any] | None, names: tuple[str, ...]) -> Normalizer:
     """The normalizer a descriptor describes, with its stats read from the checkpoint's own file."""
     feature = names[0]
@@ -114,6 +129,8 @@ def read_normalizer(checkpoint: Checkpoint, descriptor: dict[str, Any] | None, n
         if found is None:
             raise RuntimeUnavailable(f"{source}: no stats for {feature}")
         entry = {**found, **entry}
+    elif isinstance(source, str) and source.endswith(".safetensors"):
+        entry = {**_safetensors_stats(checkpoint, source, names), **entry}
     if mode == "min_max":
         low, high = _array(entry, "min"), _array(entry, "max")
         if low is None or high is None:

@@ -15,16 +15,13 @@ from typing import Any
 import pytest
 
 
-class LoadedPolicy:
-    """The policy with the pre/post-processor pipelines saved beside it."""
-
-    def __init__(self, policy: Any, pre: Any, post: Any) -> None:
-        self.policy, self.pre, self.post = policy, pre, post
+#: Attribute holding the (preprocessor, postprocessor) pipelines saved beside the policy.
+PIPELINES = "_passport_pipelines"
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_passport_load_model(config: Any, checkpoint: Any, passport: Any) -> Any:
-    """The policy class named by ``config.json`` ``type`` and its saved pipelines, in eval mode."""
+    """The policy class named by ``config.json`` ``type``, in eval mode, with its saved pipelines attached."""
     try:
         from lerobot.policies.factory import get_policy_class, make_pre_post_processors
     except ImportError:
@@ -32,8 +29,8 @@ def pytest_passport_load_model(config: Any, checkpoint: Any, passport: Any) -> A
     root = str(checkpoint.root)
     policy_type = json.loads((checkpoint.root / "config.json").read_text(encoding="utf-8")).get("type")
     policy = get_policy_class(policy_type).from_pretrained(root).eval()
-    pre, post = make_pre_post_processors(policy.config, pretrained_path=root)
-    return LoadedPolicy(policy, pre, post)
+    setattr(policy, PIPELINES, make_pre_post_processors(policy.config, pretrained_path=root))
+    return policy
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -46,7 +43,8 @@ def pytest_passport_make_batch(config: Any, checkpoint: Any, passport: Any, mode
     import numpy as np
     import torch
 
-    if not isinstance(model, LoadedPolicy):
+    pipelines = getattr(model, PIPELINES, None)
+    if pipelines is None:
         return None
     batch: dict[str, Any] = {}
     for key, frames in observation.images.items():
@@ -57,7 +55,7 @@ def pytest_passport_make_batch(config: Any, checkpoint: Any, passport: Any, mode
     for key, values in observation.features.items():
         batch[key] = torch.as_tensor(np.asarray(values[-1], np.float32))[None]
     batch["task"] = [observation.task or ""]
-    return model.pre(batch)
+    return pipelines[0](batch)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -65,7 +63,8 @@ def pytest_passport_infer(config: Any, checkpoint: Any, model: Any, batch: Any) 
     """One robot command through LeRobot's public path: ``select_action``, then the postprocessor."""
     import torch
 
-    if not isinstance(model, LoadedPolicy):
+    pipelines = getattr(model, PIPELINES, None)
+    if pipelines is None:
         return None
     with torch.inference_mode():
-        return model.post(model.policy.select_action(batch))
+        return pipelines[1](model.select_action(batch))
