@@ -152,7 +152,7 @@ def weight_files_match_signoff(ctx: CheckContext) -> Finding:
     matched = 0
     for artifact in artifacts:
         try:
-            path = cp.resolve(artifact.path)
+            cp.resolve(artifact.path)
         except UnsafePathError as exc:
             outside.append(f"{shown(artifact.path)} ({exc.reason})")
             continue

@@ -33,7 +33,7 @@ import numpy as np
 from .._jsonmap import dump_block
 from ..checkpoint import Checkpoint
 from ..hashing import sha256_bytes
-from ..schema import PASSPORT_FILENAME, Passport, passport_from_dict, passport_to_dict, read_passport, write_atomic
+from ..schema import PASSPORT_FILENAME, Passport, passport_from_dict, passport_to_dict, read_passport
 from ._common import ExtractionError
 
 __all__ = ["FRAMES_DIR", "VECTOR_DIR", "library_versions", "splice"]

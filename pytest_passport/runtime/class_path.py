@@ -34,6 +34,18 @@ def to_numpy(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
+def contract_infer(model: Any, feeder: ContractFeeder, batch: Any) -> Inference:
+    """``select_action`` (or ``model(...)``) on a contract-fed batch, then the contract's postprocessing."""
+    import torch
+
+    fed = batch if isinstance(batch, FedBatch) else FedBatch(batch, None)
+    call = getattr(model, "select_action", None) or model
+    with torch.inference_mode():
+        raw = to_numpy(call(fed.inputs))
+    unnormalized, actions = feeder.postprocess(raw, fed.state_now)
+    return Inference(raw, unnormalized, actions)
+
+
 def load_state_dict_files(checkpoint: Checkpoint, files: list[str], device: str) -> dict[str, Any]:
     """Tensors of the checkpoint's safetensors weight files (never pickled ``.bin``)."""
     from safetensors.torch import load_file
@@ -86,14 +98,7 @@ class ClassPathRuntime:
         return self.feeder.make_batch(observation)
 
     def infer(self, batch: Any) -> Inference:
-        import torch
-
-        fed = batch if isinstance(batch, FedBatch) else FedBatch(batch, None)
-        call = getattr(self.model, "select_action", None) or self.model
-        with torch.inference_mode():
-            raw = to_numpy(call(fed.inputs))
-        unnormalized, actions = self.feeder.postprocess(raw, fed.state_now)
-        return Inference(raw, unnormalized, actions)
+        return contract_infer(self.model, self.feeder, batch)
 
     def action_bounds(self) -> tuple[dict[str, np.ndarray] | None, float | None]:
         return self.feeder.action_bounds()

@@ -16,8 +16,8 @@ import numpy as np
 from ..checkpoint import Checkpoint
 from ..schema import Passport
 from .base import Inference, NormStep, Observation, Runtime, RuntimeUnavailable
-from .class_path import to_numpy
-from .feeding import ContractFeeder, FedBatch
+from .class_path import contract_infer, to_numpy
+from .feeding import ContractFeeder
 from .imports import module_file
 
 __all__ = ["HOOK_NAMES", "HookRuntime", "hooks_implemented"]
@@ -87,14 +87,7 @@ class HookRuntime:
             return Inference(actions, actions, actions, staged=False)
         if self.base is not None:
             return self.base.infer(batch)
-        import torch
-
-        fed = batch if isinstance(batch, FedBatch) else FedBatch(batch, None)
-        call = getattr(self.model, "select_action", None) or self.model
-        with torch.inference_mode():
-            raw = to_numpy(call(fed.inputs))
-        unnormalized, actions = self.feeder.postprocess(raw, fed.state_now)
-        return Inference(raw, unnormalized, actions)
+        return contract_infer(self.model, self.feeder, batch)
 
     def action_bounds(self) -> tuple[Any, float | None]:
         if self.base is not None:
