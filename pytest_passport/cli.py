@@ -196,9 +196,13 @@ def sign_main(argv: Sequence[str] | None = None) -> int:
     if resolved.zip_path is None:
         return _sign(parser, str(resolved.root), ns)
     # A zip bundle is signed in a private copy, then rewritten atomically with the new files.
-    with bundle.edit_zip(resolved.zip_path) as edit:
-        status = _sign(parser, str(edit.root), ns)
-        edit.save = status == EXIT_OK and not ns.dry_run
+    try:
+        with bundle.edit_zip(resolved.zip_path) as edit:
+            status = _sign(parser, str(edit.root), ns)
+            edit.save = status == EXIT_OK and not ns.dry_run
+    except PassportError as exc:  # e.g. the zip changed while it was being signed (compare-and-swap)
+        _err(f"refusing to sign: {exc}")
+        return EXIT_REFUSED
     if edit.save:
         _out(f"rewrote {resolved.zip_path} with {PASSPORT_FILENAME} and {SIGNOFF_FILENAME} at its root")
     return status

@@ -291,3 +291,28 @@ def test_rewrite_refuses_prepended_data(plain_zip: Path, documents: Path) -> Non
     with pytest.raises(BundleError, match="data before the first zip entry"), edit_zip(plain_zip):
         pass
     assert plain_zip.read_bytes() == original
+
+
+@pytest.mark.usefixtures("metta_runtime")
+def test_sign_cli_refuses_a_zip_changed_mid_sign(bundles: Path, training_repo: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """sign-checkpoint on a zip another writer replaced while signing: exit 1 with a message, theirs kept."""
+    from pytest_passport import cli
+    from pytest_passport.generate import main as generate_main
+
+    path = bundles / "demo-run:v3.zip"
+    assert generate_main([str(path), "--training-repo", str(training_repo)]) == 0
+    real_sign = cli._sign
+    theirs: list[bytes] = []
+
+    def sign_then_other_writer(parser, checkpoint, ns):  # type: ignore[no-untyped-def]
+        status = real_sign(parser, checkpoint, ns)
+        theirs.append(other_writer_replaces(path))
+        return status
+
+    monkeypatch.setattr(cli, "_sign", sign_then_other_writer)
+    assert cli.sign_main([str(path), "--reason", "mid-sign change"]) == 1
+    err = capsys.readouterr().err
+    assert "refusing to sign" in err and "changed since it was read" in err
+    assert "Traceback" not in err
+    assert path.read_bytes() == theirs[0]
