@@ -395,7 +395,7 @@ class Timer:
         self.n = len(session.items)
 t = Timer()
 code = pytest.main(["-c", "/dev/null", "--noconftest", "-p", "no:cacheprovider", "-q", "--collect-only",
-                    "--checkpoint", sys.argv[1]], plugins=[t])
+                    "--checkpoint=" + sys.argv[1]], plugins=[t])
 sys.stdout = sys.__stdout__
 print("RESULT", t.t1 - t.t0, t.n, int(code))
 """

@@ -28,7 +28,7 @@ def main() -> None:
     walls = []
     for _ in range(ns.repeat):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--checkpoint", str(ns.checkpoint),
+        subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--checkpoint={ns.checkpoint}",
                         "-m", "gpu", "--passport-device", ns.device], check=True, capture_output=True)
         walls.append(time.perf_counter() - start)
     start = time.perf_counter()

@@ -43,7 +43,7 @@ for kind in $GPU_ONLY; do
     echo "== lerobot lane (gpu items only): $kind"
     "$BIN/generate-passport" "$ckpt" --dynamic --device cpu --dataset-path "$DATASET" >/dev/null
     grep -q '"resolved_via": "lerobot.policies.factory.get_policy_class"' "$ckpt/MODEL_PASSPORT.json"
-    "$PY" -m pytest -p no:cacheprovider -q --checkpoint "$ckpt" -m gpu -n 2 | tail -1
+    "$PY" -m pytest -p no:cacheprovider -q --checkpoint="$ckpt" -m gpu -n 2 | tail -1
 done
 for kind in $TYPES; do
     ckpt="$WORK/$kind"
@@ -52,7 +52,7 @@ for kind in $TYPES; do
         --training-repo "$WORK/training-repo" --run-log https://example.org/runs/lerobot-lane --dataset-repo local/synthetic_arm >/dev/null
     grep -q '"resolved_via": "lerobot.policies.factory.get_policy_class"' "$ckpt/MODEL_PASSPORT.json"
     "$BIN/sign-checkpoint" "$ckpt" --reason "lerobot lane: random-init $kind, soft signals reviewed" | tail -1
-    "$PY" -m pytest -p no:cacheprovider -q --checkpoint "$ckpt" -m gpu | tail -1
-    "$PY" -m pytest -p no:cacheprovider -q --checkpoint "$ckpt" -m gpu -n 2 | tail -1
+    "$PY" -m pytest -p no:cacheprovider -q --checkpoint="$ckpt" -m gpu | tail -1
+    "$PY" -m pytest -p no:cacheprovider -q --checkpoint="$ckpt" -m gpu -n 2 | tail -1
     "$BIN/validate-checkpoint" "$ckpt" --require-signoff | tail -1
 done
