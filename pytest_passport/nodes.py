@@ -76,14 +76,21 @@ class CheckItem(pytest.Item):
     def __init__(self, *, planned: PlannedCheck, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.planned = planned
+        self._early: Finding | None = None
         if planned.static:
             self.add_marker(pytest.mark.static)
         if planned.gpu:
             self.add_marker(pytest.mark.gpu)
 
+    def evaluate_early(self, ctx: Any) -> None:
+        """Run the check at collection (for ``-m soft_signal``) and carry the marker it earns."""
+        self._early = self.planned.run(ctx)
+        if self._early.status is Status.SOFT_SIGNAL:
+            self.add_marker(pytest.mark.soft_signal)
+
     def runtest(self) -> None:
         session = self.config.stash[SESSION_KEY]
-        finding = self.planned.run(session.context)
+        finding = self._early if self._early is not None else self.planned.run(session.context)
         self.user_properties.append(("passport_finding", wire(jsonable(finding.to_dict()))))
         if self.planned.is_file and "sha256" in finding.details:
             self.user_properties.append(

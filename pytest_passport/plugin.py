@@ -136,15 +136,32 @@ def _build_session(config: pytest.Config, given: str) -> PassportSession:
     )
 
 
+def names_marker(config: pytest.Config, marker: str) -> bool:
+    """Whether the run's ``-m`` expression names ``marker``."""
+    import re
+
+    return bool(re.search(rf"\b{marker}\b", config.getoption("markexpr", "") or ""))
+
+
 def wants_gpu(config: pytest.Config) -> bool:
     """The model-running items are collected only when ``-m`` names the ``gpu`` marker.
 
     Model code is imported only when asked; the same expression reaches every xdist worker,
     so collection stays identical.
     """
-    import re
+    return names_marker(config, "gpu")
 
-    return bool(re.search(r"\bgpu\b", config.getoption("markexpr", "") or ""))
+
+def _mark_soft_signals(state: PassportSession, items: list[pytest.Item]) -> None:
+    """For ``-m soft_signal``: run the section checks now and mark those that report a soft signal.
+
+    Section checks are pure and cheap (per-file hash items and model-running items are not run
+    here and never carry the marker); each finding is kept for the item's own run, so a check
+    runs once. The same files give the same findings on every xdist worker.
+    """
+    for item in items:
+        if isinstance(item, CheckItem) and not item.planned.is_file and not item.planned.gpu:
+            item.evaluate_early(state.context)
 
 
 def _model_signing(config: pytest.Config) -> tuple[Path, Path] | None:
@@ -245,6 +262,8 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     collected = suite.collect()
     config.hook.pytest_collectreport(report=pytest.CollectReport(suite.nodeid, "passed", None, collected))
     keep = {p.item_name for p in state.selected}
+    if names_marker(config, "soft_signal"):
+        _mark_soft_signals(state, [item for item in collected if item.name in keep])
     skipped = [item for item in collected if item.name not in keep]
     if skipped:
         config.hook.pytest_deselected(items=skipped)
