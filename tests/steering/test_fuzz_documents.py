@@ -149,6 +149,17 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
     return root, passport, signoff
 
 
+def _validate_with(root, name: str, doc, *, require_signoff: bool):
+    """Validate with ``name`` replaced by ``doc``; the original bytes are put back afterwards."""
+    target = root / name
+    original = target.read_bytes()
+    target.write_text(json.dumps(doc))
+    try:
+        return _validate(root, require_signoff=require_signoff)
+    finally:
+        target.write_bytes(original)
+
+
 def test_unmutated_documents_pass(signed) -> None:
     """The base of the fuzzing is sound: the untouched signed checkpoint passes the gate."""
     root, _, _ = signed
@@ -161,13 +172,7 @@ def test_fuzzed_passport_never_crashes_and_names_paths(signed, data) -> None:
     """Mutated passports: verify() only ever raises VerificationError; passport_loadable names each JSON path."""
     root, passport, _ = signed
     doc = data.draw(mutated(passport))
-    target = root / "MODEL_PASSPORT.json"
-    original = target.read_bytes()
-    target.write_text(json.dumps(doc))
-    try:
-        failures = _validate(root, require_signoff=False)
-    finally:
-        target.write_bytes(original)
+    failures = _validate_with(root, "MODEL_PASSPORT.json", doc, require_signoff=False)
     assert all("check crashed" not in f.message for f in failures), [f.message for f in failures]
     _assert_paths_named(failures, "passport_loadable", doc)
 
@@ -178,12 +183,6 @@ def test_fuzzed_signoff_never_crashes_and_names_paths(signed, data) -> None:
     """Mutated signoffs: the gate fails or passes cleanly, and a malformed signoff's problems name their JSON path."""
     root, _, signoff = signed
     doc = data.draw(mutated(signoff))
-    target = root / "SIGNOFF.json"
-    original = target.read_bytes()
-    target.write_text(json.dumps(doc))
-    try:
-        failures = _validate(root, require_signoff=True)
-    finally:
-        target.write_bytes(original)
+    failures = _validate_with(root, "SIGNOFF.json", doc, require_signoff=True)
     assert all("check crashed" not in f.message for f in failures), [f.message for f in failures]
     _assert_paths_named(failures, "signoff_present", doc)
