@@ -84,6 +84,10 @@ READS: dict[str, tuple[str, ...]] = {
         "reference_test_vector.input_state_hash",
         "reference_test_vector.input_images_path",
         "reference_test_vector.input_images_hash.*",
+        "reference_test_vector.input_feature_paths.*",
+        "reference_test_vector.input_feature_hashes.*",
+        "reference_test_vector.expected_output_path",
+        "reference_test_vector.expected_output_hash",
     ),
     # input_expectation
     "input_contract_vs_config": (

@@ -237,14 +237,20 @@ def _shapes(batch: Any) -> dict[str, list[int]]:
 
 
 def smoke(runtime: Any, passport: Passport, calibration: list[Any], source: str) -> dict[str, Any]:
-    """The five smoke buckets, with bounds from the runtime's own normalization (or the sampler's clip)."""
+    """The five smoke buckets; range_check judged against the sampler's own clip, when it has one.
+
+    The action normalization's bound (1 for min_max / quantiles) maps the training range (or its
+    quantiles) onto [-1, 1] but does not clip: a policy may extrapolate past it and quantile-
+    normalized training data lies past it by design, so that bound is recorded, not judged.
+    """
     from ..runtime.measure import smoke_results
 
-    stats, clip = runtime.action_bounds()
+    stats, norm_bound = runtime.action_bounds()
+    clip = None
     parameters = passport.output_spec.inference_parameters if passport.output_spec else None
     if parameters is not None and parameters.clip_sample and parameters.clip_sample_range:
         clip = parameters.clip_sample_range  # the sampler clips normalized actions to this bound
-    return smoke_results(runtime, calibration, source, stats, clip)
+    return smoke_results(runtime, calibration, source, stats, clip, norm_bound)
 
 
 def measure(runtime: Any, passport: Passport, checkpoint: Checkpoint, calibration: list[Any],

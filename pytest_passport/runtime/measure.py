@@ -192,8 +192,14 @@ def _stack(results: list[Inference], attr: str) -> np.ndarray:
 
 
 def smoke_results(runtime: Runtime, observations: list[Observation], source: str,
-                  action_stats: dict[str, np.ndarray] | None, clip: float | None) -> dict[str, Any]:
-    """The five buckets on a calibration batch (spec §2.4)."""
+                  action_stats: dict[str, np.ndarray] | None, clip: float | None,
+                  norm_bound: float | None = None) -> dict[str, Any]:
+    """The five buckets on a calibration batch (spec §2.4).
+
+    ``clip`` is the bound the model itself clips its normalized outputs to (judged: beyond it
+    fails); ``norm_bound`` the one the action normalization maps the training range onto
+    (recorded with the actual range, not judged).
+    """
     det = determinism(runtime, observations[0])
     results = run_windows(runtime, observations)
     raw, unnorm = _stack(results, "raw"), _stack(results, "unnormalized")
@@ -232,13 +238,22 @@ def smoke_results(runtime: Runtime, observations: list[Observation], source: str
     elif staged:
         dist["details"] = {"acceptable": "no training action min/max in the checkpoint's stats"}
     out["distribution"] = dist
-    if clip is not None and staged:
+    if staged and raw.size and (clip is not None or norm_bound is not None):
         lo, hi = float(np.nanmin(raw)), float(np.nanmax(raw))
-        ok = bool(-clip - 1e-6 <= lo and hi <= clip + 1e-6)
-        out["range_check"] = {"status": "pass" if ok else "fail", "in_expected_range": ok,
-                              "expected_range": [-clip, clip], "actual_min": lo, "actual_max": hi,
-                              "rationale": "model outputs are normalized actions; the action normalization "
-                                           f"maps the training range onto [-{clip}, {clip}]"}
+        if clip is not None:
+            ok = bool(-clip - 1e-6 <= lo and hi <= clip + 1e-6)
+            out["range_check"] = {"status": "pass" if ok else "fail", "in_expected_range": ok,
+                                  "expected_range": [-clip, clip], "actual_min": lo, "actual_max": hi,
+                                  "rationale": "normalized outputs must stay inside the sampler's clip range "
+                                               f"[-{clip}, {clip}] (clip_sample_range)"}
+        else:
+            out["range_check"] = {"expected_range": [-norm_bound, norm_bound], "actual_min": lo, "actual_max": hi,
+                                  "rationale": f"the action normalization maps the training range onto "
+                                               f"[-{norm_bound}, {norm_bound}] but nothing clips to it",
+                                  "details": {"judged": False, "inside": bool(-norm_bound <= lo and hi <= norm_bound),
+                                              "why": "a policy may extrapolate past its training range and quantile "
+                                                     "normalization puts training data past it; the distribution "
+                                                     "bucket judges the actions against the training range"}}
     return out
 
 

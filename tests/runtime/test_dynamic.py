@@ -70,9 +70,11 @@ def test_smoke_buckets(passport: dict) -> None:
     """The five smoke buckets are measured on the reference frames and pass."""
     smoke = passport["output_spec"]["smoke_results"]
     assert smoke["calibration_batch_size"] == passport["reference_test_vector"]["n_frames"]
-    for bucket in ("determinism", "nan_inf", "liveness", "distribution", "range_check"):
+    for bucket in ("determinism", "nan_inf", "liveness", "distribution"):
         assert smoke[bucket]["status"] == "pass", bucket
-    assert smoke["range_check"]["expected_range"] == [-1.0, 1.0]  # from the min_max action normalization
+    # the tiny policy's config names no sampler clip: the min_max bound is recorded, not judged
+    assert smoke["range_check"]["expected_range"] == [-1.0, 1.0]
+    assert "status" not in smoke["range_check"] and smoke["range_check"]["details"]["inside"] is True
     assert smoke["nan_inf"]["samples_checked"] == 10 * 4 * 7
 
 

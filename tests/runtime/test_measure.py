@@ -71,3 +71,57 @@ def test_normalizer_round_trip(mode: str) -> None:
     np.testing.assert_allclose(norm.unnormalize(norm.normalize(x)), x, atol=1e-12)
     if mode != "mean_std":
         np.testing.assert_allclose(norm.normalize(x)[:2], [[-1, -1, -1], [1, 1, 1]], atol=1e-6)
+
+
+class Scaled:
+    """A runtime whose raw output is its state times ``gain`` (a real torch op per call)."""
+
+    name = "scaled"
+
+    def __init__(self, gain: float) -> None:
+        self.gain = gain
+
+    def reset(self) -> None:
+        pass
+
+    def make_batch(self, observation):
+        return torch.as_tensor(observation.state, dtype=torch.float32)
+
+    def infer(self, batch):
+        from pytest_passport.runtime.base import Inference
+
+        raw = (batch * self.gain).numpy()[None]
+        return Inference(raw, raw, raw)
+
+
+def observations(n: int = 4):
+    from pytest_passport.runtime.base import Observation
+
+    return [Observation(state=np.linspace(-1.0, 1.0, 3) * (i + 1) / n, index=i) for i in range(n)]
+
+
+@pytest.mark.parametrize(("gain", "verdict"), [(0.5, "pass"), (3.0, "fail")])
+def test_range_check_is_judged_against_the_sampler_clip(gain: float, verdict: str) -> None:
+    """With a clip the model applies itself, outputs past it fail range_check."""
+    from pytest_passport.runtime.measure import smoke_results
+
+    out = smoke_results(Scaled(gain), observations(), "test", None, clip=1.0)
+    check = out["range_check"]
+    assert check["status"] == verdict and check["in_expected_range"] is (verdict == "pass")
+    assert check["actual_max"] == pytest.approx(gain)
+
+
+def test_normalization_bound_is_recorded_not_judged() -> None:
+    """The action normalization's bound alone (nothing clips to it) is recorded without a verdict."""
+    from pytest_passport.checks.output_spec import bucket_verdicts
+    from pytest_passport.runtime.measure import smoke_results
+    from pytest_passport._jsonmap import load_block
+    from pytest_passport.schema import SmokeResults
+
+    out = smoke_results(Scaled(3.0), observations(), "test", None, clip=None, norm_bound=1.0)
+    check = out["range_check"]
+    assert "status" not in check and "in_expected_range" not in check
+    assert check["expected_range"] == [-1.0, 1.0] and check["details"] == {**check["details"], "judged": False, "inside": False}
+    problems: list = []
+    assert bucket_verdicts(load_block(SmokeResults, out, "smoke_results", problems))["range_check"] is None
+    assert problems == []
