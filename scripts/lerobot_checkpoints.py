@@ -1,10 +1,10 @@
-"""Write small LeRobot checkpoints with the installed lerobot (its own classes, processors, save_pretrained).
+"""Write small LeRobot checkpoints with cameras, with the installed lerobot (its classes, processors, save_pretrained).
 
-Used by the LeRobot CI lane (scripts/lerobot_lane.sh). lerobot 0.4.4 — the last release that runs
-on Python 3.11 — cannot read the lerobot 0.6.1 fixtures (their configs carry ``pretrained_revision``,
-which 0.4.4's draccus configs reject), so the lane writes checkpoints of the same features as the
-``synthetic_arm`` dataset (two cameras, state, environment state, 7-D action) with the lerobot it
-runs: random init (a resnet18 vision backbone without downloaded weights), stats from the dataset.
+Used by the LeRobot CI lane (scripts/lerobot_lane.sh). The lerobot-policies fixtures' act and
+diffusion are image-free (a camera act/diffusion needs a resnet18, ~45 MB, too big to ship), so the
+lane writes camera variants of the ``synthetic_arm`` features (two cameras, state, environment
+state, 7-D action) at test time: random init (resnet18 without downloaded weights), stats from
+the dataset.
 
     python scripts/lerobot_checkpoints.py DATASET OUT_DIR [TYPE ...]
 """

@@ -1,58 +1,94 @@
 #!/usr/bin/env bash
-# LeRobot lane: the LeRobot runtime against real lerobot, end to end on CPU.
+# LeRobot lane: the LeRobot runtime against real lerobot 0.6.1, end to end on the CPU.
 #
-# lerobot 0.6.1 needs Python >= 3.12; 0.4.4 is the last release for Python 3.11, so the lane
-# installs lerobot 0.4.4 --no-deps beside the local CPU torch (constraints.txt) with its runtime
-# deps added by hand. PyPI's torchvision is a CUDA build whose ops are missing beside CPU torch;
-# scripts/lerobot_sitecustomize.py declares their schemas so it imports. lerobot 0.4.4 cannot read
-# the 0.6.1 fixtures (their configs carry `pretrained_revision`), so the lane writes act and
-# diffusion checkpoints with the lerobot it runs (scripts/lerobot_checkpoints.py, features of the
-# synthetic_arm dataset), then: generate-passport --dynamic --dataset-path -> sign-checkpoint ->
-# pytest --checkpoint -m gpu (serial and -n 2) -> validate-checkpoint --require-signoff.
+# lerobot 0.6.1 needs Python >= 3.12 and pins torch < 2.12. The lane makes a Python 3.12 venv,
+# installs torch 2.14.1 + torchvision 0.29.1 (scripts/lerobot-constraints.txt: the builds pip can
+# install here for 3.12; CUDA builds that run on the CPU), lerobot 0.6.1 --no-deps, then exactly the
+# requirements lerobot's metadata declares for the extras the fixtures need
+# (scripts/lerobot_requirements.py). Then, offline (HF_HUB_OFFLINE=1), on copies of the
+# lerobot-policies fixtures (their stand-in assets beside them) and on act/diffusion written here
+# with two cameras (scripts/lerobot_checkpoints.py):
+#   generate-passport --dynamic --dataset-path -> sign-checkpoint -> pytest --checkpoint -m gpu
+#   (serial and -n 2) -> validate-checkpoint --require-signoff.
+# multi_task_dit's random init zeroes its adaLN conditioning (DiT's adaLN-Zero), so its actions do
+# not depend on the observation: the lane requires the gate to refuse it on liveness.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+REPO="$PWD"
 VENV="${VENV:-.venv-lerobot}"
-# TYPES are signed end to end; GPU_ONLY types (none by default) run generate --dynamic and the gpu items only.
-TYPES="${LEROBOT_TYPES:-act diffusion}"
-GPU_ONLY="${LEROBOT_GPU_ONLY_TYPES:-}"
-DATASET="${DATASET:-}"
-for candidate in tests/fixtures/lerobot-policies/dataset/synthetic_arm ../shared/fixtures/lerobot-policies/dataset/synthetic_arm; do
-    [ -n "$DATASET" ] || { [ -f "$candidate/meta/info.json" ] && DATASET="$candidate"; } || true
-done
-[ -n "$DATASET" ] || { echo "lerobot lane: synthetic_arm dataset not found" >&2; exit 1; }
+FIXTURES="$REPO/tests/fixtures/lerobot-policies"
+TYPES="${LEROBOT_TYPES:-act diffusion tdmpc gaussian_actor smolvla xvla}"
+CAMERA_TYPES="${LEROBOT_CAMERA_TYPES:-act diffusion}"
+FROZEN_TYPES="${LEROBOT_FROZEN_TYPES:-multi_task_dit}"
+DATASET="$FIXTURES/dataset/synthetic_arm"
+
+python312() {
+    local candidate
+    for candidate in "${PYTHON:-}" python3.12 python3.13; do
+        [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 && { command -v "$candidate"; return 0; }
+    done
+    for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python; do
+        [ -x "$candidate" ] && { echo "$candidate"; return 0; }
+    done
+    echo "lerobot lane: lerobot 0.6.1 needs Python >= 3.12 and none was found (set PYTHON=...)" >&2
+    return 1
+}
+
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip install -q --disable-pip-version-check -c constraints.txt)
-[ -x "$PY" ] || "${PYTHON:-python3}" -m venv "$VENV"
-if ! "$PY" -c "import lerobot" 2>/dev/null; then
-    "${PIP[@]}" -e '.[torch]'
-    "${PIP[@]}" --no-deps "lerobot==0.4.4" "torchvision==0.28.*"
-    "${PIP[@]}" "datasets>=4,<5" "diffusers>=0.27.2,<0.36" "huggingface-hub>=0.34.2,<0.36" "accelerate>=1.10,<2" \
-        "einops>=0.8,<0.9" "draccus==0.10.0" "gymnasium>=1.1.1,<2" "deepdiff>=7,<9" "termcolor>=2.4" "av>=15,<16" \
-        jsonlines "packaging>=24.2,<26" "imageio[ffmpeg]>=2.34,<3" "pyserial>=3.5,<4" "pynput>=1.7.7,<1.9" \
-        "opencv-python-headless>=4.9,<4.13"
-    cp scripts/lerobot_sitecustomize.py "$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/sitecustomize.py"
+PIP=("$PY" -m pip install -q --disable-pip-version-check -c scripts/lerobot-constraints.txt)
+[ -x "$PY" ] || "$(python312)" -m venv "$VENV"
+if ! "$PY" -c "import importlib.metadata as m, torchvision; assert m.version('lerobot') == '0.6.1'" 2>/dev/null; then
+    "${PIP[@]}" -e '.[torch]' "torchvision==0.29.1"
+    "${PIP[@]}" --no-deps "lerobot==0.6.1"
+    "$PY" scripts/lerobot_requirements.py dataset diffusion multi-task-dit smolvla xvla > "$VENV/lerobot-requirements.txt"
+    "${PIP[@]}" -r "$VENV/lerobot-requirements.txt"
 fi
-BIN="$VENV/bin"
+"$PY" -m pip install -q --disable-pip-version-check --no-deps -e . >/dev/null  # this checkout, whatever the venv had
+BIN="$(cd "$VENV/bin" && pwd)"
+export HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-git init -q "$WORK/training-repo"
-git -C "$WORK/training-repo" -c user.email=ci@example.org -c user.name=ci commit -q --allow-empty -m "training code"
-"$PY" scripts/lerobot_checkpoints.py "$DATASET" "$WORK" $TYPES $GPU_ONLY
-for kind in $GPU_ONLY; do
-    ckpt="$WORK/$kind"
-    echo "== lerobot lane (gpu items only): $kind"
-    "$BIN/generate-passport" "$ckpt" --dynamic --device cpu --dataset-path "$DATASET" >/dev/null
-    grep -q '"resolved_via": "lerobot.policies.factory.get_policy_class"' "$ckpt/MODEL_PASSPORT.json"
-    "$PY" -m pytest -p no:cacheprovider -q --checkpoint="$ckpt" -m gpu -n 2 | tail -1
-done
-for kind in $TYPES; do
-    ckpt="$WORK/$kind"
-    echo "== lerobot lane: $kind"
-    "$BIN/generate-passport" "$ckpt" --dynamic --device cpu --dataset-path "$DATASET" \
-        --training-repo "$WORK/training-repo" --run-log https://example.org/runs/lerobot-lane --dataset-repo local/synthetic_arm >/dev/null
-    grep -q '"resolved_via": "lerobot.policies.factory.get_policy_class"' "$ckpt/MODEL_PASSPORT.json"
-    "$BIN/sign-checkpoint" "$ckpt" --reason "lerobot lane: random-init $kind, soft signals reviewed" | tail -1
-    "$PY" -m pytest -p no:cacheprovider -q --checkpoint="$ckpt" -m gpu | tail -1
-    "$PY" -m pytest -p no:cacheprovider -q --checkpoint="$ckpt" -m gpu -n 2 | tail -1
+cd "$WORK"  # the fixtures name their stand-in assets by the relative path local_assets/<name>
+cp -R "$FIXTURES/local_assets" .
+for kind in $TYPES $FROZEN_TYPES; do cp -R "$FIXTURES/policies/$kind" "$kind"; done
+mkdir cameras
+"$BIN/python" "$REPO/scripts/lerobot_checkpoints.py" "$DATASET" cameras $CAMERA_TYPES >/dev/null
+git init -q training-repo
+git -C training-repo -c user.email=ci@example.org -c user.name=ci commit -q --allow-empty -m "training code"
+
+generate() {
+    "$BIN/generate-passport" "$1" --dynamic --device cpu --dataset-path "$DATASET" --training-repo training-repo \
+        --run-log https://example.org/runs/lerobot-lane --dataset-repo local/synthetic_arm >"$1.generate.log" 2>&1 \
+        || { cat "$1.generate.log" >&2; return 1; }
+    grep -q '"resolved_via": "lerobot.policies.factory.get_policy_class"' "$1/MODEL_PASSPORT.json"
+}
+
+gate() {
+    "$BIN/python" -m pytest -p no:cacheprovider -q --checkpoint="$@" -m gpu
+}
+
+for ckpt in $TYPES $(for kind in $CAMERA_TYPES; do echo "cameras/$kind"; done); do
+    echo "== lerobot lane: $ckpt"
+    start=$SECONDS
+    generate "$ckpt"
+    "$BIN/sign-checkpoint" "$ckpt" --reason "lerobot lane: random-init $ckpt, soft signals reviewed" | tail -1
+    gate "$ckpt" | tail -1
+    gate "$ckpt" -n 2 | tail -1
     "$BIN/validate-checkpoint" "$ckpt" --require-signoff | tail -1
+    echo "   ($((SECONDS - start)) s)"
+done
+
+for kind in $FROZEN_TYPES; do
+    echo "== lerobot lane (must be refused: actions independent of the input): $kind"
+    generate "$kind"
+    if out="$("$BIN/sign-checkpoint" "$kind" --reason "lerobot lane" 2>&1)"; then
+        echo "lerobot lane: $kind was signed although its actions ignore the input" >&2; exit 1
+    fi
+    grep -q "liveness" <<<"$out" || { echo "$out" >&2; exit 1; }
+    if out="$(gate "$kind" 2>&1)"; then
+        echo "lerobot lane: the gpu items passed $kind although its actions ignore the input" >&2; exit 1
+    fi
+    grep -q "FAILED checkpoint::output_spec\[runtime_smoke\] - runtime_smoke: smoke liveness" <<<"$out" \
+        || { echo "$out" >&2; exit 1; }
+    grep -F "smoke liveness" <<<"$out" | tail -1
 done
