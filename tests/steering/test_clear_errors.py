@@ -126,6 +126,37 @@ def test_generate_passport_names_a_non_utf8_file(cli, odd_name, monkeypatch) -> 
     _clean(result)
 
 
+def _plant_bad_file(root: Path, name: str, kind: str) -> None:
+    """A file generate-passport refuses: a corrupt safetensors header, or a symbolic link."""
+    if kind == "corrupt":
+        (root / name).write_bytes(b"\xff" * 20)
+    else:
+        (root / name).symlink_to("/etc/hostname")
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("line\nbreak.safetensors", "corrupt"), ("bell\x07esc\x1b[31mred\r.safetensors", "corrupt"), ("new\nline", "link")],
+    ids=["newline-corrupt", "controls-corrupt", "newline-symlink"],
+)
+def test_generate_passport_escapes_control_characters_in_names(cli, clean_checkpoint, name, kind) -> None:
+    """A refused file named with a newline/control character: the same exit code and one error line, the name escaped."""
+    root = clean_checkpoint.root
+    plain = "plain_name" + Path(name).suffix
+    _plant_bad_file(root, plain, kind)
+    baseline = cli("generate-passport", root)
+    (root / plain).unlink()
+    _plant_bad_file(root, name, kind)
+    result = cli("generate-passport", root)
+    escaped = name.encode("unicode_escape").decode("ascii")
+    assert escaped != name and baseline.ret != 0
+    assert result.ret == baseline.ret
+    assert len(result.errlines) == len(baseline.errlines) == 1
+    assert result.errlines[0] == baseline.errlines[0].replace(plain, escaped)
+    assert result.errlines[0].startswith("error: ") and escaped in result.errlines[0]
+    _clean(result)
+
+
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_validate_under_a_non_utf8_path(cli, clean_checkpoint, monkeypatch, xdist) -> None:
     """A checkpoint directory named with a non-UTF-8 byte validates; the exit line escapes the byte."""
