@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -106,6 +107,41 @@ def test_sign_on_a_directory_the_user_cannot_write_fails_clearly(unprivileged, c
     result.stderr.fnmatch_lines([f"refusing to sign: cannot write {root / 'SIGNOFF.json'}: Permission denied"])
     _clean(result)
     assert not (root / "SIGNOFF.json").exists()
+
+
+def _dataset_check_skipped(result: pytest.RunResult, reason: str) -> None:
+    """input_contract_vs_dataset was not_checked (skipped) with ``reason``; nothing crashed or failed."""
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    result.stdout.fnmatch_lines([f"SKIPPED * input_contract_vs_dataset: {reason}"])
+    assert "check crashed" not in _clean(result)
+
+
+def test_unreadable_dataset_path_is_not_checked(unprivileged, clean_checkpoint, tmp_path) -> None:
+    """A --dataset-path the user cannot read (chmod 000): input_contract_vs_dataset is not_checked naming path and error."""
+    dataset = tmp_path / "dataset"
+    (dataset / "meta").mkdir(parents=True)
+    (dataset / "meta" / "info.json").write_text(json.dumps({"features": {}}))
+    dataset.chmod(0o000)
+    try:
+        result = unprivileged("pytest", "-p", "no:cacheprovider", f"--checkpoint={clean_checkpoint.root}",
+                              f"--dataset-path={dataset}", "-rs")
+    finally:
+        dataset.chmod(0o755)
+    denied = os.strerror(errno.EACCES)
+    _dataset_check_skipped(result, f"cannot read the local dataset {dataset}: {dataset / 'meta' / 'info.json'}: {denied}")
+
+
+def test_unreadable_hub_cache_is_not_checked(unprivileged, clean_checkpoint, tmp_path, monkeypatch) -> None:
+    """A hub cache the user cannot read, looked up for training_datasets[0]: not_checked naming the path and error."""
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    hub.chmod(0o000)
+    try:
+        result = unprivileged("pytest", "-p", "no:cacheprovider", f"--checkpoint={clean_checkpoint.root}", "-rs")
+    finally:
+        hub.chmod(0o755)
+    _dataset_check_skipped(result, f"cannot read the Hugging Face hub cache: {hub}{os.sep}*: {os.strerror(errno.EACCES)}")
 
 
 @pytest.fixture
