@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,11 @@ import pytest
 import pytest_passport
 from pytest_passport.errors import PassportError, UnreadableCheckpointError
 
+from ..conftest import Built
+
 BIN = Path(sys.executable).parent
+#: A console-script runner fixture (``cli``, ``unprivileged``): name, then arguments.
+Runner = Callable[..., pytest.RunResult]
 
 
 def _clean(result: pytest.RunResult) -> str:
@@ -116,7 +121,7 @@ def _dataset_check_skipped(result: pytest.RunResult, reason: str) -> None:
     assert "check crashed" not in _clean(result)
 
 
-def test_unreadable_dataset_path_is_not_checked(unprivileged, clean_checkpoint, tmp_path) -> None:
+def test_unreadable_dataset_path_is_not_checked(unprivileged: Runner, clean_checkpoint: Built, tmp_path: Path) -> None:
     """A --dataset-path the user cannot read (chmod 000): input_contract_vs_dataset is not_checked naming path and error."""
     dataset = tmp_path / "dataset"
     (dataset / "meta").mkdir(parents=True)
@@ -131,7 +136,8 @@ def test_unreadable_dataset_path_is_not_checked(unprivileged, clean_checkpoint, 
     _dataset_check_skipped(result, f"cannot read the local dataset {dataset}: {dataset / 'meta' / 'info.json'}: {denied}")
 
 
-def test_unreadable_hub_cache_is_not_checked(unprivileged, clean_checkpoint, tmp_path, monkeypatch) -> None:
+def test_unreadable_hub_cache_is_not_checked(unprivileged: Runner, clean_checkpoint: Built, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """A hub cache the user cannot read, looked up for training_datasets[0]: not_checked naming the path and error."""
     hub = tmp_path / "hub"
     hub.mkdir()
@@ -175,7 +181,7 @@ def _plant_bad_file(root: Path, name: str, kind: str) -> None:
     [("line\nbreak.safetensors", "corrupt"), ("bell\x07esc\x1b[31mred\r.safetensors", "corrupt"), ("new\nline", "link")],
     ids=["newline-corrupt", "controls-corrupt", "newline-symlink"],
 )
-def test_generate_passport_escapes_control_characters_in_names(cli, clean_checkpoint, name, kind) -> None:
+def test_generate_passport_escapes_control_characters_in_names(cli: Runner, clean_checkpoint: Built, name: str, kind: str) -> None:
     """A refused file named with a newline/control character: the same exit code and one error line, the name escaped."""
     root = clean_checkpoint.root
     plain = "plain_name" + Path(name).suffix

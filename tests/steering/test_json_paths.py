@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,11 @@ import pytest
 from pytest_passport.errors import DocumentError
 from pytest_passport.schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, load_passport_bytes, load_signoff_bytes
 
+from ..conftest import Built
+
 DATA = Path(__file__).parent.parent / "data"
+#: The ``cli`` fixture: runs a console script in a subprocess.
+Runner = Callable[..., pytest.RunResult]
 
 
 @pytest.mark.parametrize(
@@ -45,7 +50,7 @@ def _non_finite_text(value: float) -> str:
     return json.dumps(value)
 
 
-def test_nan_in_the_passport_names_file_and_path(cli, clean_checkpoint) -> None:
+def test_nan_in_the_passport_names_file_and_path(cli: Runner, clean_checkpoint: Built) -> None:
     """validate-checkpoint fails passport_loadable naming the file and each NaN/Infinity by its JSON path."""
     file = clean_checkpoint.root / PASSPORT_FILENAME
     doc = json.loads(file.read_text())
@@ -63,7 +68,7 @@ def test_nan_in_the_passport_names_file_and_path(cli, clean_checkpoint) -> None:
     assert "Traceback" not in result.stdout.str() + result.stderr.str()
 
 
-def test_infinity_in_the_signoff_names_file_and_path(cli, clean_checkpoint) -> None:
+def test_infinity_in_the_signoff_names_file_and_path(cli: Runner, clean_checkpoint: Built) -> None:
     """A SIGNOFF.json holding Infinity fails signoff_present naming the file and the value's JSON path."""
     doc = json.loads((DATA / "spec_example_signoff.json").read_text())
     path = _plant(doc, ("signed_by", "elapsed_s"), float("inf"))
