@@ -38,6 +38,32 @@ class Problems:
         return bool(self.items)
 
 
+class NonFinite:
+    """Stands in for a ``NaN`` / ``Infinity`` / ``-Infinity`` literal while parsing, so the error names its path."""
+
+    __slots__ = ("literal",)
+
+    def __init__(self, literal: str) -> None:
+        self.literal = literal
+
+
+def non_finite_problems(data: Any) -> list[str]:
+    """``path: NaN is not valid JSON`` for every :class:`NonFinite` left in parsed ``data``, in document order.
+
+    Walks with an explicit stack: a document json could parse must not overflow Python's stack here.
+    """
+    problems = Problems()
+    pending: list[tuple[str, Any]] = [("", data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, NonFinite):
+            problems.add(path, f"{value.literal} is not valid JSON")
+        elif isinstance(value, (dict, list)):
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            pending.extend(reversed([(_join(path, key), item) for key, item in items]))
+    return problems.items
+
+
 def describe(value: Any) -> str:
     """Short JSON-flavoured rendering of a bad value for error messages."""
     if value is None:

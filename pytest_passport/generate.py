@@ -30,6 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TextIO
 
+from ._cliutil import add_version, one_line
 from .checks._base import REPO
 from .errors import BundleError, CheckpointNotFoundError, DocumentError, PassportError, ascii_path
 from .extract import (
@@ -64,8 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
         prog="generate-passport",
         description="Write CKPT/MODEL_PASSPORT.json from the checkpoint's files and git state (no torch, no GPU).",
     )
-    from ._cliutil import add_version
-
     add_version(parser)
     parser.add_argument("checkpoint", metavar="CKPT",
                         help="checkpoint: a directory, a .zip bundle, file://…, DIR/:latest; s3://… and hf://… are "
@@ -263,9 +262,9 @@ def generate(ns: argparse.Namespace, datasets: tuple[DatasetRef, ...]) -> int:
     replaced = output.exists()
     write_atomic(output, text)
     for warning in extraction.notes.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        _err(f"warning: {warning}")
     if output.resolve() == (checkpoint / PASSPORT_FILENAME).resolve() and not signoff_covers(checkpoint, text):
-        print(f"warning: {SIGNOFF_FILENAME} does not cover the new passport; run sign-checkpoint again", file=sys.stderr)
+        _err(f"warning: {SIGNOFF_FILENAME} does not cover the new passport; run sign-checkpoint again")
     print_summary(extraction, output, replaced, sys.stdout)
     return EXIT_WRITTEN
 
@@ -318,8 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .bundle import uri_scheme
 
     if uri_scheme(str(ns.checkpoint)) in ("s3", "hf") and ns.output is None:
-        print(f"error: {ns.checkpoint}: remote checkpoints are read-only here; pass --output FILE to write the "
-              "passport elsewhere, or download the checkpoint and generate on the local copy", file=sys.stderr)
+        _err(f"error: {ns.checkpoint}: remote checkpoints are read-only here; pass --output FILE to write the "
+             "passport elsewhere, or download the checkpoint and generate on the local copy")
         return EXIT_USAGE
     try:
         ns.checkpoint, is_zip = local_target(str(ns.checkpoint), ns.output)
@@ -327,16 +326,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             return generate_in_zip(ns, datasets)
         return generate(ns, datasets)
     except (ExtractionError, PassportError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        _err(f"error: {exc}")
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        _err(f"error: {where}{exc.strerror or exc}")
     except KeyboardInterrupt:
-        print("error: interrupted", file=sys.stderr)
+        _err("error: interrupted")
         return 130
     except Exception as exc:  # noqa: BLE001 - the contract is one error line, never a traceback
-        print(f"error: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        _err(f"error: internal error: {type(exc).__name__}: {exc}")
     return EXIT_REFUSED
+
+
+def _err(line: str) -> None:
+    """One ``error:``/``warning:`` line on stderr; file names in it are user-controlled, so it is escaped."""
+    print(one_line(line), file=sys.stderr)
 
 
 if __name__ == "__main__":

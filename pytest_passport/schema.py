@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._jsonmap import Problems, dump_block, load_block
+from ._jsonmap import NonFinite, Problems, dump_block, load_block, non_finite_problems
 from .errors import DocumentError
 
 PASSPORT_FILENAME = "MODEL_PASSPORT.json"
@@ -572,11 +572,16 @@ PASSPORT_SECTIONS: tuple[str, ...] = tuple(
 
 
 def parse_json(text: str | bytes, file: Path | str) -> dict[str, Any]:
-    """Parse a JSON object, turning every way it can be wrong into a DocumentError."""
+    """Parse a JSON object, turning every way it can be wrong into a DocumentError.
+
+    ``NaN``, ``Infinity`` and ``-Infinity`` (which Python's json accepts) are refused, each
+    named by its JSON path.
+    """
+    literals: list[str] = []
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=lambda literal: _non_finite(literal, literals))
     except UnicodeDecodeError as exc:
         raise DocumentError(file, [f"not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
     except json.JSONDecodeError as exc:
@@ -585,14 +590,18 @@ def parse_json(text: str | bytes, file: Path | str) -> dict[str, Any]:
         raise DocumentError(file, [f"invalid JSON: {exc}"]) from None
     except RecursionError:
         raise DocumentError(file, ["invalid JSON: nested too deeply"]) from None
+    if literals:  # a literal under a duplicate key that a later one replaced has no path left
+        raise DocumentError(file, non_finite_problems(data) or [f"invalid JSON: {literals[0]} is not valid JSON"])
     if not isinstance(data, dict):
         kind = "an array" if isinstance(data, list) else f"a {type(data).__name__}"
         raise DocumentError(file, [f"top level must be a JSON object, got {kind}"])
     return data
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
+def _non_finite(literal: str, seen: list[str]) -> NonFinite:
+    """Keep a ``NaN``/``Infinity`` literal as a placeholder, so parsing goes on and the error can name its path."""
+    seen.append(literal)
+    return NonFinite(literal)
 
 
 def _read(path: Path) -> bytes:

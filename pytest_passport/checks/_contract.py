@@ -1,13 +1,23 @@
-"""The config → contract direction of ``input_contract_vs_config``: every config feature has an entry."""
+"""Helpers of the ``input_contract`` checks, kept out of :mod:`.input_contract`.
+
+* the config → contract direction of ``input_contract_vs_config``: every config feature has an entry;
+* the local dataset ``input_contract_vs_dataset`` reads (``--dataset-path`` or the hub cache).
+"""
 
 from __future__ import annotations
 
+import json
+import stat
+from pathlib import Path
 from typing import Any
 
-from ..schema import InputContract
+from .. import policies
+from ..errors import ascii_path
+from ..schema import InputContract, TrainingDatasetSpec
+from ._base import COMMIT, REPO
 from ._config import _dict, _first_dim, _is_int, _shape, input_features, output_features
 
-__all__ = ["missing_from_contract"]
+__all__ = ["cached_dataset", "dataset_unreadable", "missing_from_contract", "read_dataset_info"]
 
 
 def _contract_extra_inputs(ic: InputContract) -> dict[str, dict[str, Any]]:
@@ -65,3 +75,48 @@ def missing_from_contract(config: dict[str, Any], ic: InputContract) -> list[dic
             problems.append({"kind": "contract_entry_missing_from_config", "field": block["_field"], "passport": key,
                              "message": f"{block['_field']} {key!r} is not a feature of the config"})
     return problems
+
+
+# --------------------------------------------------------------------------- the local dataset
+#
+# An unreadable dataset (a hub cache or --dataset-path the user may not read) raises OSError
+# from here, on every Python version; the check reports it as not_checked via dataset_unreadable().
+
+
+def _is_kind(path: Path, kind: int) -> bool:
+    """Whether ``path`` is a directory/regular file (``kind`` as in :mod:`stat`); absent is False.
+
+    Unlike ``Path.is_dir``/``is_file`` on some Python versions, a directory on the way that
+    cannot be searched raises (``PermissionError``) instead of reading as "absent".
+    """
+    try:
+        return stat.S_IFMT(path.stat().st_mode) == kind
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+
+
+def cached_dataset(spec: TrainingDatasetSpec) -> Path | None:
+    """``datasets--<org>--<name>/snapshots/<commit>`` in the hub cache, or the only snapshot there is."""
+    if not spec.repo or not REPO.match(spec.repo):
+        return None
+    snapshots = policies.hf_hub_cache() / f"datasets--{spec.repo.replace('/', '--')}" / "snapshots"
+    if spec.commit and COMMIT.match(spec.commit) and _is_kind(snapshots / spec.commit, stat.S_IFDIR):
+        return snapshots / spec.commit
+    try:
+        found = [p for p in snapshots.iterdir() if _is_kind(p, stat.S_IFDIR)]
+    except (FileNotFoundError, NotADirectoryError):  # not cached
+        return None
+    return found[0] if len(found) == 1 else None
+
+
+def read_dataset_info(info_path: Path) -> Any:
+    """The parsed ``meta/info.json``; None when there is none. OSError: unreadable; ValueError: not JSON."""
+    if not _is_kind(info_path, stat.S_IFREG):
+        return None
+    return json.loads(info_path.read_bytes())
+
+
+def dataset_unreadable(exc: OSError, what: str) -> str:
+    """The not_checked reason when ``what`` (the dataset, the hub cache) may not be read: the path and the OS error."""
+    where = f"{ascii_path(exc.filename)}: " if exc.filename is not None else ""
+    return f"cannot read {what}: {where}{exc.strerror or exc}"

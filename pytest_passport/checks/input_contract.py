@@ -6,7 +6,6 @@ with :mod:`.model_internals`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -15,7 +14,7 @@ from ..errors import DocumentError, UnsafePathError
 from ..findings import Finding
 from ..schema import InputContract, TrainingDatasetSpec
 from ._base import COMMIT, NULL_COMMIT, REPO, SHA256, CheckContext, check, no_passport
-from ._contract import missing_from_contract
+from ._contract import cached_dataset, dataset_unreadable, missing_from_contract, read_dataset_info
 from ._config import (
     _dict,
     _is_int,
@@ -196,20 +195,6 @@ def input_contract_vs_norm_stats(ctx: CheckContext) -> Finding:
     return Finding.passed(name, f"normalization stats match for {', '.join(checked)}", checked=checked)
 
 
-def _cached_dataset(spec: TrainingDatasetSpec) -> Path | None:
-    """``datasets--<org>--<name>/snapshots/<commit>``, or the only snapshot there is."""
-    if not spec.repo or not REPO.match(spec.repo):
-        return None
-    snapshots = policies.hf_hub_cache() / f"datasets--{spec.repo.replace('/', '--')}" / "snapshots"
-    if spec.commit and COMMIT.match(spec.commit) and (snapshots / spec.commit).is_dir():
-        return snapshots / spec.commit
-    try:
-        found = [p for p in snapshots.iterdir() if p.is_dir()]
-    except OSError:
-        return None
-    return found[0] if len(found) == 1 else None
-
-
 def _dataset_image_chw(feature: dict[str, Any]) -> list[Any] | None:
     """A dataset image shape in C,H,W order (datasets store H,W,C unless ``names`` say otherwise)."""
     return policies.dataset_image_chw(_shape(feature), feature.get("names"))
@@ -223,24 +208,31 @@ def input_contract_vs_dataset(ctx: CheckContext) -> Finding:
     when the dataset has no ``observation.state`` feature. Also compares shapes: image
     ``raw_shape`` (C,H,W) vs the dataset's H,W,C shape (fail), state ``total_dim`` vs dataset
     ``observation.state`` (soft: rotation expansion is legitimate), action ``total_dim`` vs
-    dataset ``action`` (fail).
+    dataset ``action`` (fail). A dataset (or hub cache) this process may not read is
+    ``not_checked``, naming the path and the OS error.
     """
     name = "input_contract_vs_dataset"
     if (nc := no_passport(name, ctx)):
         return nc
     ic = _contract(ctx)
     first = next((d for d in ic.training_datasets or [] if d is not None), None)
-    directory = ctx.options.dataset_path or (_cached_dataset(first) if first else None)
+    try:
+        directory = ctx.options.dataset_path or (cached_dataset(first) if first else None)
+    except OSError as exc:  # only the hub cache lookup reads anything here
+        reason = dataset_unreadable(exc, "the Hugging Face hub cache")
+        return Finding.not_checked(name, reason, dataset=exc.filename, error=exc.strerror)
     if directory is None:
         return Finding.not_checked(name, "no local dataset (give --dataset-path or cache training_datasets[0])")
     info_path = Path(directory) / "meta" / "info.json"
     details: dict[str, Any] = {"dataset": str(directory)}
-    if not info_path.is_file():
-        return Finding.soft(name, f"{info_path} is missing", **details)
     try:
-        info = json.loads(info_path.read_bytes())
-    except (OSError, ValueError) as exc:
+        info = read_dataset_info(info_path)
+    except OSError as exc:
+        return Finding.not_checked(name, dataset_unreadable(exc, f"the local dataset {directory}"), error=exc.strerror, **details)
+    except ValueError as exc:
         return Finding.failed(name, f"{info_path} is unreadable: {exc}", **details)
+    if info is None:
+        return Finding.soft(name, f"{info_path} is missing", **details)
     features = info.get("features") if isinstance(info, dict) else None
     if not isinstance(features, dict):
         return Finding.failed(name, f"{info_path} has no features object", **details)

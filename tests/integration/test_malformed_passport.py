@@ -36,7 +36,7 @@ CASES = {
         '{"schema_version": "0.2", "output_spec": {"actions": {"control_rate_hz": 1e999}}}',
         "*output_spec.actions.control_rate_hz: expected a finite number*",
     ),
-    "nan-literal": ('{"schema_version": "0.2", "stack": NaN}', "*invalid JSON: NaN is not valid JSON*"),
+    "nan-literal": ('{"schema_version": "0.2", "stack": NaN}', "*passport_loadable: MODEL_PASSPORT.json: stack: NaN is not valid JSON*"),
     "unsupported-version": (json.dumps({"schema_version": "0.1"}), '*schema_version "0.1" is not supported*'),
     "missing-version": (json.dumps({"stack": "act"}), "*schema_version missing is not supported*"),
     "not-utf8": (b'{"stack": "\xff"}', "*not UTF-8 text*"),

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,11 @@ import pytest
 import pytest_passport
 from pytest_passport.errors import PassportError, UnreadableCheckpointError
 
+from ..conftest import Built
+
 BIN = Path(sys.executable).parent
+#: A console-script runner fixture (``cli``, ``unprivileged``): name, then arguments.
+Runner = Callable[..., pytest.RunResult]
 
 
 def _clean(result: pytest.RunResult) -> str:
@@ -108,6 +114,42 @@ def test_sign_on_a_directory_the_user_cannot_write_fails_clearly(unprivileged, c
     assert not (root / "SIGNOFF.json").exists()
 
 
+def _dataset_check_skipped(result: pytest.RunResult, reason: str) -> None:
+    """input_contract_vs_dataset was not_checked (skipped) with ``reason``; nothing crashed or failed."""
+    assert result.ret == pytest.ExitCode.OK, result.stdout.str()
+    result.stdout.fnmatch_lines([f"SKIPPED * input_contract_vs_dataset: {reason}"])
+    assert "check crashed" not in _clean(result)
+
+
+def test_unreadable_dataset_path_is_not_checked(unprivileged: Runner, clean_checkpoint: Built, tmp_path: Path) -> None:
+    """A --dataset-path the user cannot read (chmod 000): input_contract_vs_dataset is not_checked naming path and error."""
+    dataset = tmp_path / "dataset"
+    (dataset / "meta").mkdir(parents=True)
+    (dataset / "meta" / "info.json").write_text(json.dumps({"features": {}}))
+    dataset.chmod(0o000)
+    try:
+        result = unprivileged("pytest", "-p", "no:cacheprovider", f"--checkpoint={clean_checkpoint.root}",
+                              f"--dataset-path={dataset}", "-rs")
+    finally:
+        dataset.chmod(0o755)
+    denied = os.strerror(errno.EACCES)
+    _dataset_check_skipped(result, f"cannot read the local dataset {dataset}: {dataset / 'meta' / 'info.json'}: {denied}")
+
+
+def test_unreadable_hub_cache_is_not_checked(unprivileged: Runner, clean_checkpoint: Built, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hub cache the user cannot read, looked up for training_datasets[0]: not_checked naming the path and error."""
+    hub = tmp_path / "hub"
+    hub.mkdir()
+    monkeypatch.setenv("HF_HUB_CACHE", str(hub))
+    hub.chmod(0o000)
+    try:
+        result = unprivileged("pytest", "-p", "no:cacheprovider", f"--checkpoint={clean_checkpoint.root}", "-rs")
+    finally:
+        hub.chmod(0o755)
+    _dataset_check_skipped(result, f"cannot read the Hugging Face hub cache: {hub}{os.sep}*: {os.strerror(errno.EACCES)}")
+
+
 @pytest.fixture
 def odd_name(clean_checkpoint) -> Path:
     """The clean checkpoint plus a file whose name is not UTF-8 (b"extra\\xff.bin")."""
@@ -123,6 +165,37 @@ def test_generate_passport_names_a_non_utf8_file(cli, odd_name, monkeypatch) -> 
     result = cli("generate-passport", odd_name)
     assert result.ret == 1
     result.stderr.fnmatch_lines([r"error: extra\xff.bin: not valid UTF-8, so a passport cannot record it; rename the file"])
+    _clean(result)
+
+
+def _plant_bad_file(root: Path, name: str, kind: str) -> None:
+    """A file generate-passport refuses: a corrupt safetensors header, or a symbolic link."""
+    if kind == "corrupt":
+        (root / name).write_bytes(b"\xff" * 20)
+    else:
+        (root / name).symlink_to("/etc/hostname")
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("line\nbreak.safetensors", "corrupt"), ("bell\x07esc\x1b[31mred\r.safetensors", "corrupt"), ("new\nline", "link")],
+    ids=["newline-corrupt", "controls-corrupt", "newline-symlink"],
+)
+def test_generate_passport_escapes_control_characters_in_names(cli: Runner, clean_checkpoint: Built, name: str, kind: str) -> None:
+    """A refused file named with a newline/control character: the same exit code and one error line, the name escaped."""
+    root = clean_checkpoint.root
+    plain = "plain_name" + Path(name).suffix
+    _plant_bad_file(root, plain, kind)
+    baseline = cli("generate-passport", root)
+    (root / plain).unlink()
+    _plant_bad_file(root, name, kind)
+    result = cli("generate-passport", root)
+    escaped = name.encode("unicode_escape").decode("ascii")
+    assert escaped != name and baseline.ret != 0
+    assert result.ret == baseline.ret
+    assert len(result.errlines) == len(baseline.errlines) == 1
+    assert result.errlines[0] == baseline.errlines[0].replace(plain, escaped)
+    assert result.errlines[0].startswith("error: ") and escaped in result.errlines[0]
     _clean(result)
 
 
