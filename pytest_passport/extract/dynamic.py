@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import io
+import math
 import platform
 import sys
 from pathlib import Path
@@ -276,6 +277,13 @@ def measure(runtime: Any, passport: Passport, checkpoint: Checkpoint, calibratio
 
 def splice(passport: Passport, checkpoint: Path, device: str = "auto", dataset_path: Path | None = None) -> Passport:
     """The Phase-1 ``passport`` with the hand-written fields kept and every Phase-2 field filled."""
+    from ..runtime.measure import quiet_numerics
+
+    with quiet_numerics():
+        return _splice(passport, checkpoint, device, dataset_path)
+
+
+def _splice(passport: Passport, checkpoint: Path, device: str, dataset_path: Path | None) -> Passport:
     from ..runtime import RuntimeUnavailable, load_runtime
     from ..runtime.frames import load_vector, windows
 
@@ -334,7 +342,22 @@ def splice(passport: Passport, checkpoint: Path, device: str = "auto", dataset_p
     steps = runtime.norm_steps(frames.states if frames else None, frames.images if frames else None)
     data["norm_round_trip_results"] = _round_trip(steps, frames is not None) or None
     _declare(data, writer)
-    return passport_from_dict(data)
+    return passport_from_dict(_finite(data))
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with every NaN/Inf measurement written as ``null`` (JSON has no such numbers).
+
+    A model that outputs NaN still gets a passport: its buckets say ``fail`` and the figures
+    that could not be measured are null, so the static checks refuse it by name.
+    """
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def _declare(data: dict[str, Any], writer: _Writer) -> None:

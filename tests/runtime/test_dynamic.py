@@ -154,3 +154,21 @@ def test_dynamic_without_a_class_says_why(tmp_path: Path) -> None:
     result = run("generate-passport", root, "--dynamic", "--device", "cpu")
     assert result.returncode == 1
     assert "error: --dynamic: model_identity names no class_module/class_name to import" in result.stderr
+
+
+def test_nan_model_gets_a_passport_that_signing_refuses(tmp_path: Path) -> None:
+    """A model whose every output is NaN is recorded (null figures, failing buckets), and not signed."""
+    from safetensors.torch import load_file, save_file
+
+    root = build(tmp_path / "tiny")
+    tensors = {k: v.clone().fill_(float("nan")) for k, v in load_file(str(root / "model.safetensors")).items()}
+    save_file(tensors, str(root / "model.safetensors"))
+    dynamic = passport_for(root, tmp_path)
+    assert dynamic.returncode == 0, dynamic.stderr
+    assert "Warning" not in dynamic.stderr
+    smoke = json.loads((root / "MODEL_PASSPORT.json").read_text())["output_spec"]["smoke_results"]
+    assert smoke["nan_inf"]["status"] == "fail" and smoke["nan_inf"]["n_nan"] == smoke["nan_inf"]["samples_checked"]
+    assert "min" not in smoke["distribution"] and smoke["liveness"]["status"] == "fail"  # NaN: not measured
+    sign = run("sign-checkpoint", root, "--reason", "reviewed")
+    assert sign.returncode == 1
+    assert "smoke_results_pass" in sign.stdout + sign.stderr and "nan_inf" in sign.stdout + sign.stderr
