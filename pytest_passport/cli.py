@@ -16,8 +16,7 @@ from typing import Any
 
 import pytest
 
-from ._cliutil import add_version
-from .errors import ascii_path
+from ._cliutil import add_version, one_line
 from .guard import utf8_safe
 from .nodes import SESSION_KEY
 from .schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, dumps_signoff
@@ -136,11 +135,11 @@ def validate_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown", metavar="FILE", help="write the passport card as Markdown (for a PR comment) to FILE; '-' for stdout")
     ns = parser.parse_args(argv)
     if ns.require_signoff and ns.skip_section:
-        parser.error(f"--require-signoff cannot be combined with --skip-section {ns.skip_section[0]}: "
-                     "the load gate runs every check")
+        parser.error(one_line(f"--require-signoff cannot be combined with --skip-section {ns.skip_section[0]}: "
+                              "the load gate runs every check"))
     missing = missing_local(ns.checkpoint)
     if missing:
-        parser.error(missing)
+        parser.error(one_line(missing))
     options = _forwarded(ns)
     if ns.require_signoff:
         options.append("--require-signoff")
@@ -182,7 +181,7 @@ def sign_main(argv: Sequence[str] | None = None) -> int:
     from .errors import PassportError
 
     if bundle.uri_scheme(str(ns.checkpoint)) in ("s3", "hf"):
-        parser.error(ascii_path(f"{ns.checkpoint}: remote checkpoints are read-only; sign the local bundle, then upload it"))
+        parser.error(one_line(f"{ns.checkpoint}: remote checkpoints are read-only; sign the local bundle, then upload it"))
     from .guard import local_root, readable_root
 
     try:
@@ -190,9 +189,9 @@ def sign_main(argv: Sequence[str] | None = None) -> int:
             readable_root(local)
         resolved = bundle.resolve(ns.checkpoint)
     except PassportError as exc:
-        parser.error(ascii_path(str(exc)))
+        parser.error(one_line(str(exc)))
     except OSError as exc:
-        parser.error(ascii_path(f"{ns.checkpoint}: cannot read {exc.filename or ns.checkpoint}: {exc.strerror or exc}"))
+        parser.error(one_line(f"{ns.checkpoint}: cannot read {exc.filename or ns.checkpoint}: {exc.strerror or exc}"))
     if resolved.zip_path is None:
         return _sign(parser, str(resolved.root), ns)
     # A zip bundle is signed in a private copy, then rewritten atomically with the new files.
@@ -212,7 +211,7 @@ def _sign(parser: argparse.ArgumentParser, checkpoint: str, ns: argparse.Namespa
     """Validate, sign, and confirm with the gate; a failed confirmation removes the new signoff."""
     root = Path(checkpoint)
     if not (root / PASSPORT_FILENAME).is_file():
-        parser.error(ascii_path(f"{ns.checkpoint}: no {PASSPORT_FILENAME} here; run generate-passport first"))
+        parser.error(one_line(f"{ns.checkpoint}: no {PASSPORT_FILENAME} here; run generate-passport first"))
     options = _forwarded(ns) + ["--sign"]
     if ns.reason:
         options += ["--reason", ns.reason]
@@ -300,12 +299,12 @@ def _quiet_gate(checkpoint: str, options: list[str], numprocesses: int | None) -
 
 
 def _err(text: str) -> None:
-    print(ascii_path(text), file=sys.stderr)
+    print(one_line(text), file=sys.stderr)
 
 
 def _out(text: str) -> None:
-    """A line on stdout; odd file names (undecodable bytes, lone surrogates) are printed escaped."""
-    print(ascii_path(text))
+    """A line on stdout; odd file names (undecodable bytes, lone surrogates, control characters) are escaped."""
+    print(one_line(text))
 
 
 def main(argv: Sequence[str] | None = None) -> Any:  # pragma: no cover - convenience for python -m

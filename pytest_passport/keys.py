@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ._cliutil import one_line
 from .errors import PassportError
 
 if TYPE_CHECKING:  # cryptography is imported only when a key is used
@@ -250,17 +251,17 @@ def keygen_main(argv: Sequence[str] | None = None) -> int:
     ns = parser.parse_args(argv)
     path = Path(ns.keyfile)
     if not path.parent.is_dir():
-        parser.error(f"{path.parent}: no such directory")
+        parser.error(one_line(f"{path.parent}: no such directory"))
     try:
         public = generate(path, key_format=ns.format, comment=ns.comment, force=ns.force)
     except KeyFileError as exc:
-        print(f"passport-keygen: {exc}", file=sys.stderr)
+        print(one_line(f"passport-keygen: {exc}"), file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"passport-keygen: {path}: {exc.strerror or exc}", file=sys.stderr)
+        print(one_line(f"passport-keygen: {path}: {exc.strerror or exc}"), file=sys.stderr)
         return 1
-    print(f"private key: {path} (mode 0600; keep it secret)")
-    print(f"public key:  {path}.pub")
+    print(one_line(f"private key: {path} (mode 0600; keep it secret)"))
+    print(one_line(f"public key:  {path}.pub"))
     print(f"fingerprint: {public.fingerprint}")
     return 0
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from .checkpoint import Checkpoint
+from ._cliutil import one_line
 from .errors import ascii_path
 from .checks import CATEGORIES, SECTION_ORDER, CheckOptions
 from .nodes import NODE_ROOT, SESSION_KEY, CheckItem, CheckpointSuite
@@ -371,7 +372,10 @@ class PassportReporter:
         if hasattr(self.config, "workerinput"):
             return
         state = self.state
-        write = terminalreporter.write_line
+
+        def write(line: str, **markup: bool) -> None:  # one line each, whatever a file name holds
+            terminalreporter.write_line(one_line(line), **markup)
+
         if self.config.get_verbosity() <= -2:  # -qq: no table, only what signing did
             if state.sign:
                 self._summarise_signing(write)

@@ -199,6 +199,26 @@ def test_generate_passport_escapes_control_characters_in_names(cli: Runner, clea
     _clean(result)
 
 
+def test_validate_escapes_control_characters_in_the_verdict_line(cli: Runner, clean_checkpoint: Built) -> None:
+    """A checkpoint directory named with a newline: validate-checkpoint's verdict stays one line, the name escaped."""
+    odd = clean_checkpoint.root.with_name("run\nLOADABLE fake")
+    os.rename(clean_checkpoint.root, odd)
+    result = cli("validate-checkpoint", odd)
+    verdicts = [line for line in result.outlines if line.startswith(("LOADABLE", "DO NOT LOAD"))]
+    assert verdicts == [f"LOADABLE {str(odd).encode('unicode_escape').decode('ascii')}"]
+    _clean(result)
+
+
+def test_usage_errors_escape_control_characters(cli: Runner, tmp_path: Path) -> None:
+    """A missing checkpoint named with control characters: the plain name's usage error, the name escaped."""
+    baseline = cli("validate-checkpoint", tmp_path / "nope")
+    result = cli("validate-checkpoint", tmp_path / "no\x1b[31mpe")
+    assert result.ret == baseline.ret != 0
+    errors = [line for line in result.errlines if "error:" in line]
+    assert errors == [line.replace("nope", "no\\x1b[31mpe") for line in baseline.errlines if "error:" in line]
+    _clean(result)
+
+
 @pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["serial", "xdist"])
 def test_validate_under_a_non_utf8_path(cli, clean_checkpoint, monkeypatch, xdist) -> None:
     """A checkpoint directory named with a non-UTF-8 byte validates; the exit line escapes the byte."""
