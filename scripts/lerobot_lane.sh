@@ -23,12 +23,14 @@ FROZEN_TYPES="${LEROBOT_FROZEN_TYPES:-multi_task_dit}"
 DATASET="$FIXTURES/dataset/synthetic_arm"
 
 python312() {
+    # The first interpreter that runs and is >= 3.12 (a pyenv shim on PATH may exist and still fail).
     local candidate
-    for candidate in "${PYTHON:-}" python3.12 python3.13; do
-        [ -n "$candidate" ] && command -v "$candidate" >/dev/null 2>&1 && { command -v "$candidate"; return 0; }
-    done
-    for candidate in "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python; do
-        [ -x "$candidate" ] && { echo "$candidate"; return 0; }
+    for candidate in ${PYTHON:-} python3.12 python3.13 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12*/bin/python \
+            "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.13*/bin/python; do
+        if "$candidate" -c 'import sys; assert sys.version_info >= (3, 12)' >/dev/null 2>&1; then
+            "$candidate" -c 'import sys; print(sys.executable)'
+            return 0
+        fi
     done
     echo "lerobot lane: lerobot 0.6.1 needs Python >= 3.12 and none was found (set PYTHON=...)" >&2
     return 1
@@ -36,7 +38,10 @@ python312() {
 
 PY="$VENV/bin/python"
 PIP=("$PY" -m pip install -q --disable-pip-version-check -c scripts/lerobot-constraints.txt)
-[ -x "$PY" ] || "$(python312)" -m venv "$VENV"
+if [ ! -x "$PY" ]; then
+    PY312="$(python312)"
+    "$PY312" -m venv "$VENV"
+fi
 if ! "$PY" -c "import importlib.metadata as m, torchvision; assert m.version('lerobot') == '0.6.1'" 2>/dev/null; then
     "${PIP[@]}" -e '.[torch]' "torchvision==0.29.1"
     "${PIP[@]}" --no-deps "lerobot==0.6.1"
