@@ -10,9 +10,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .. import policies
+from ..contract import InputContract, TrainingDatasetSpec
 from ..errors import DocumentError, UnsafePathError
 from ..findings import Finding
-from ..schema import InputContract, TrainingDatasetSpec
 from ._base import COMMIT, NULL_COMMIT, REPO, SHA256, CheckContext, check, no_passport
 from ._contract import cached_dataset, dataset_unreadable, missing_from_contract, read_dataset_info
 from ._config import (
