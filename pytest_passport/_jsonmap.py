@@ -18,6 +18,16 @@ from typing import Any, Union
 #: Field name under which every block keeps keys it does not know.
 EXTRA = "extra"
 
+#: The type of a block's ``extra`` mapping (unknown keys, re-emitted on dump).
+Extra = dict[str, Any]
+#: A JSON object the typed model keeps as it is, without mapping its keys.
+FreeForm = dict[str, Any]
+
+
+def empty_extra() -> Extra:
+    """Default factory of every block's ``extra`` field."""
+    return {}
+
 #: Keys written bare in a JSON path (``a.b``); any other key is quoted (``a["x.y"]``).
 _PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 

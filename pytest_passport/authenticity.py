@@ -46,7 +46,7 @@ from .keys import KeyFileError, PublicKey, load_public_key, parse_public_key, pu
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from .schema import Signoff
+    from .documents import Signoff
 
 SIGNATURE_KEY = "signature"
 ALGORITHM = "ed25519"

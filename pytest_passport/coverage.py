@@ -250,7 +250,7 @@ def coverage_map(document: Mapping[str, Any] | None, findings: Iterable[Mapping[
     per-file findings (section ``weight_integrity``, named by the file's path) cover their own
     ``weight_files`` entry.
     """
-    from .schema import Passport
+    from .documents import Passport
 
     document = document if isinstance(document, Mapping) else {}
     by_check: dict[str, Mapping[str, Any]] = {}

@@ -11,6 +11,7 @@ from ._base import REGISTRY, CheckContext, CheckOptions, CheckSpec, check
 from . import (  # noqa: F401  (imported for their registrations)
     authenticity,
     input_contract,
+    model_config,
     model_identity,
     model_internals,
     output_spec,

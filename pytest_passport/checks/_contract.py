@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import policies
+from ..contract import InputContract, TrainingDatasetSpec
 from ..errors import ascii_path
-from ..schema import InputContract, TrainingDatasetSpec
 from ._base import COMMIT, REPO
 from ._config import _dict, _first_dim, _is_int, _shape, input_features, output_features
 

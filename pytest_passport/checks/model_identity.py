@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..findings import Finding
-from ..schema import ModelIdentity
+from ..sections import ModelIdentity
 from ._base import CheckContext, check, no_passport
 from ._locate import NEEDS_GPU, Unresolved, bindings, locate, read_source
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from .. import policies
 from ..findings import Finding
-from ..schema import ModelInternals
+from ..sections import ModelInternals
 from ._base import COMMIT, CheckContext, check, no_passport
 from ._config import action_dim, config_gate, config_name, is_policy_config
 

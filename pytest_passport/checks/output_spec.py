@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..contract import SmokeResults
 from ..findings import Finding
-from ..schema import SmokeResults
 from ._base import CheckContext, check, no_passport
 from ._config import is_blank
 

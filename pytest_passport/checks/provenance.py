@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..findings import Finding
-from ..schema import Provenance
+from ..sections import Provenance
 from ._base import COMMIT, RUNLOG_PATH, SHA256, CheckContext, check, no_passport
 
 SECTION = "provenance"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import UnsafePathError
 from ..findings import Finding
-from ..schema import ReferenceTestVector
+from ..sections import ReferenceTestVector
 from ._base import CheckContext, check, no_passport
 from ._config import is_blank
 

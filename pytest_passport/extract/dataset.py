@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..contract import ImageSpec, InputContract, TemporalSpec
 from ..policies import dataset_image_chw
-from ..schema import ImageSpec, InputContract, TemporalSpec
 from ._common import ConfigReader, ExtractionError, Notes
 
 INFO_FILE = "meta/info.json"

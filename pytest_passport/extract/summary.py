@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..schema import Passport
+from ..documents import Passport
 from ._common import Notes
 
 PHASE2 = "phase 2: generate-passport --dynamic (loads the model)"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..checkpoint import Checkpoint, TensorInfo
-from ..schema import ParametersSummary, Quantization, StateDictBlock
+from ..sections import ParametersSummary, Quantization, StateDictBlock
 from ._common import ExtractionError
 
 #: safetensors dtype code -> (torch-style name, bytes per element).

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ..checkpoint import Checkpoint
-from ..schema import Passport
+from ..documents import Passport
 from .base import Inference, NormStep, Observation, RuntimeUnavailable
 from .feeding import ContractFeeder, FedBatch
 from .imports import import_class

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..checkpoint import Checkpoint
-from ..schema import Passport
+from ..documents import Passport
 from .base import NormStep, Observation, RuntimeUnavailable
 
 __all__ = ["ContractFeeder", "FedBatch", "IMAGENET_MEAN", "IMAGENET_STD", "Normalizer", "read_normalizer"]

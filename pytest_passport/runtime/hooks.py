@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..checkpoint import Checkpoint
-from ..schema import Passport
+from ..documents import Passport
 from .base import Inference, NormStep, Observation, Runtime, RuntimeUnavailable
 from .class_path import contract_infer, to_numpy
 from .feeding import ContractFeeder

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..checkpoint import PROCESSOR_FILES, Checkpoint
-from ..schema import Passport
+from ..documents import Passport
 from .base import Inference, NormStep, Observation, RuntimeUnavailable
 from .class_path import to_numpy
 from .imports import import_module, module_file

@@ -13,16 +13,13 @@ import pytest
 
 from pytest_passport.checks.input_contract import (
     camera_identity,
-    horizon_consistency,
-    image_keys_declared,
     input_contract_vs_config,
     input_contract_vs_dataset,
     input_contract_vs_norm_stats,
-    norm_stats_vs_config,
-    state_dim_consistency,
     training_datasets_present,
     training_datasets_resolvable,
 )
+from pytest_passport.checks.model_config import horizon_consistency, image_keys_declared, norm_stats_vs_config, state_dim_consistency
 from pytest_passport.findings import Status
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from pytest_passport import policies
-from pytest_passport.checks.input_contract import horizon_consistency, input_contract_vs_config
+from pytest_passport.checks.input_contract import input_contract_vs_config
+from pytest_passport.checks.model_config import horizon_consistency
 from pytest_passport.checks.model_internals import action_dim_config_vs_weights
 from pytest_passport.checks.provenance import passport_creation_repo_commit_format
 from pytest_passport.findings import Status
