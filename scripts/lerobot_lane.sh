@@ -50,7 +50,7 @@ if ! "$PY" -c "import importlib.metadata as m, torchvision; assert m.version('le
 fi
 "$PY" -m pip install -q --disable-pip-version-check --no-deps -e . >/dev/null  # this checkout, whatever the venv had
 BIN="$(cd "$VENV/bin" && pwd)"
-export HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1
+export HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 TRANSFORMERS_VERBOSITY=error
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK"  # the fixtures name their stand-in assets by the relative path local_assets/<name>
