@@ -97,9 +97,10 @@ def runtime_identity(ctx: CheckContext, runtime: Any) -> Finding:
     """The class loaded is the passport's, imported from where the passport says.
 
     Fails when the loaded class name differs from ``class_name``/``resolved_class_name``, or
-    when the recorded ``module_file`` exists on this machine but another copy was imported (a
-    stale installed package shadowing the training checkout). A recorded file absent here (a
-    different machine or venv) is no evidence either way and passes with a note.
+    when the recorded ``module_file`` exists on this machine but another copy with different
+    bytes was imported (a stale installed package shadowing the training checkout). The same
+    bytes at another path (the same release in another venv) pass with a note, and so does a
+    recorded file absent here (a different machine or venv): no evidence either way.
     """
     name = "runtime_identity"
     identity = ctx.passport.model_identity
@@ -115,11 +116,25 @@ def runtime_identity(ctx: CheckContext, runtime: Any) -> Finding:
     if isinstance(recorded, str) and recorded and runtime.module_file:
         if os.path.realpath(recorded) != os.path.realpath(runtime.module_file):
             if os.path.exists(recorded):
-                return Finding.failed(name, f"{loaded} was imported from {runtime.module_file}, but the passport's "
-                                      f"module_file {recorded} exists here: another copy shadows it", **details)
+                if not _same_bytes(recorded, runtime.module_file):
+                    return Finding.failed(name, f"{loaded} was imported from {runtime.module_file}, but the passport's "
+                                          f"module_file {recorded} exists here with other code: a stale copy shadows it",
+                                          **details)
+                return Finding.passed(name, f"{runtime.class_path} loaded via {runtime.name} from {runtime.module_file}, "
+                                      f"the same bytes as the recorded {recorded}", recorded_module_file=recorded, **details)
             return Finding.passed(name, f"{runtime.class_path} loaded via {runtime.name}; recorded module_file "
                                   f"{recorded} is not on this machine", recorded_module_file=recorded, **details)
     return Finding.passed(name, f"{runtime.class_path} loaded via {runtime.name} from {runtime.module_file}", **details)
+
+
+def _same_bytes(a: str, b: str) -> bool:
+    """Whether two module files hold the same bytes (an unreadable one counts as different)."""
+    from ..hashing import sha256_file
+
+    try:
+        return sha256_file(a)[0] == sha256_file(b)[0]
+    except OSError:
+        return False
 
 
 def _major_minor(version: str) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -149,3 +151,21 @@ def test_unmodified_expected_output_matches_a_fresh_replay(signed_tiny: Path) ->
     actions = data["input_contract"]["actions"]
     assert expected.shape == (rtv["n_frames"], actions["horizon"], actions["total_dim"])
     assert rtv["tolerance"] > 0
+
+
+@pytest.mark.parametrize("edit", ["", "\n# changed after training\nSTALE = True\n"], ids=["same_bytes", "other_code"])
+def test_identity_flags_a_shadowing_copy_only_when_its_code_differs(
+        pytester: pytest.Pytester, signed_tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, edit: str) -> None:
+    """Another copy of the model package first on sys.path: the same bytes pass, other code fails runtime_identity."""
+    from .builders import SITE
+
+    shadow = Path(shutil.copytree(SITE / "tinypolicy", tmp_path / "shadow" / "tinypolicy"))
+    with (shadow / "__init__.py").open("a") as fh:
+        fh.write(edit)
+    monkeypatch.setenv("PYTHONPATH", f"{shadow.parent}{os.pathsep}{SITE}")
+    monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    result = run_gpu(pytester, signed_tiny, "-k", "runtime_identity")
+    if edit:
+        assert_failed(result, "runtime_identity", r"TinyPolicy was imported from .*shadow.*exists here with other code")
+    else:
+        result.assert_outcomes(passed=1)  # the recorded module_file exists here: only equal bytes pass
