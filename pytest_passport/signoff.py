@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .checkpoint import Tree, walk
 from .hashing import identity, sha256_file
 from .schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, TEMP_NAME, Artifact, SignedBy, Signoff, write_signoff
 from .session import FAILED, SOFT, PassportSession
+from .tree import Tree, walk
 
 DEFAULT_REASON = "all hard checks pass"
 

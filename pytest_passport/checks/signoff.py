@@ -17,10 +17,11 @@ from __future__ import annotations
 import datetime as _dt
 from collections import Counter
 
-from ..checkpoint import LOADABLE_SUFFIXES, shown
+from ..checkpoint import LOADABLE_SUFFIXES
 from ..errors import UnsafePathError
 from ..findings import Finding
 from ..schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, SUPPORTED_SIGNOFF_VERSIONS
+from ..tree import shown
 from ._base import SHA256, CheckContext, check
 
 SECTION = "signoff"

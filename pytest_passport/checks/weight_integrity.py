@@ -7,11 +7,11 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 from typing import Any
 
-from ..checkpoint import shown
 from ..errors import UnsafePathError
 from ..findings import Finding
 from ..hashing import kind_of
 from ..schema import PASSPORT_FILENAME, SIGNOFF_FILENAME, TEMP_NAME
+from ..tree import shown
 from ._base import CheckContext, check, no_passport
 
 #: Code and files loaders deserialise (pickles, torch archives, arrays, native libraries):

@@ -11,7 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..checkpoint import Checkpoint, TensorInfo
+from ..checkpoint import Checkpoint
+from ..safetensors_header import TensorInfo
 from ..sections import ParametersSummary, Quantization, StateDictBlock
 from ._common import ExtractionError
 
