@@ -16,21 +16,9 @@ What comes from where:
   :mod:`pytest_passport.policies`, the table the checks read too. Delta indices are properties
   of LeRobot's policy classes, not config fields, so they are recomputed from it.
 
-Environment-state inputs (``type: ENV``, e.g. ``observation.environment_state``) are neither a
-camera nor part of the proprioceptive state vector that ``input_contract.state.total_dim``
-describes (validators compare that with ``observation.state`` alone), so they go in an
-``input_contract.environment_state`` extension block shaped like a StateSpec (``key``,
-``total_dim``, ``normalization``) and, like every input, into ``forward_graph``.
-
-Extension keys (the schema has no field; readers keep them in the block's ``extra``):
-
-* ``input_contract.state.padded_dim`` / ``input_contract.actions.padded_dim``: ``max_state_dim``
-  / ``max_action_dim`` the model zero-pads the vector to (SmolVLA, PI0, X-VLA, GR00T);
-* ``output_spec.inference_parameters.extra``: ``action_repeats`` (TD-MPC ``n_action_repeats``),
-  ``horizon_kind`` (``planning`` for TD-MPC, ``single_step`` for a policy without a chunk);
-* ``input_contract.images[].normalization`` of an image normalized by a processor step (X-VLA's
-  ``xvla_imagenet_normalize``) records that step's mode and statistics, not the normalizer's
-  ``IDENTITY``.
+The ``input_contract`` and ``output_spec`` blocks, with the extension keys they carry, are built
+in :mod:`.lerobot_contract`; this module builds ``model_identity``, ``model_internals`` and
+``transform_pipeline``, reads the training datasets and assembles the layout.
 """
 
 from __future__ import annotations
@@ -42,37 +30,29 @@ from .. import policies
 from ..checkpoint import Checkpoint
 from ..errors import DocumentError
 from ..schema import (
-    ActionSpec,
     ForwardGraph,
-    ImageSpec,
-    InferenceParameters,
     InputContract,
-    LanguageSpec,
     ModelIdentity,
     ModelInternals,
-    OutputActions,
-    OutputSpec,
-    PostProcessing,
     PretrainedAsset,
-    StateSpec,
-    TemporalSpec,
     TrainingDatasetSpec,
     TransformStep,
 )
 from ._common import ConfigReader, ExtractionError, LayoutResult, Notes, dataset_spec
 from .integrity import FileDigests
-from .lerobot_files import (
-    ACTION_KEY,
-    RENAMER,
-    STATE_KEY,
-    Feature,
-    LeRobotConfig,
-    NormContext,
-    Pipelines,
-    Step,
-    read_config,
-    read_pipelines,
+from .lerobot_contract import (
+    build_actions,
+    build_environment_state,
+    build_images,
+    build_language,
+    build_other_inputs,
+    build_output_spec,
+    build_state,
+    build_temporal,
+    first_dim,
+    rename_map,
 )
+from .lerobot_files import ACTION_KEY, RENAMER, LeRobotConfig, NormContext, Pipelines, Step, read_config, read_pipelines
 
 TRAIN_CONFIG = "train_config.json"
 #: Loader every ``lerobot-train`` run uses (module path of LeRobot 0.4+).
@@ -88,132 +68,6 @@ STEP_KINDS: dict[str, tuple[str, str]] = {
     "xvla_image_to_float": ("to_float_unit_range", "all_images"),
     "xvla_imagenet_normalize": ("normalize_imagenet", "all_images"),
 }
-
-# --------------------------------------------------------------------------- input contract
-
-
-def _renames(pipelines: Pipelines) -> dict[str, str]:
-    step = pipelines.renamer()
-    value = step.config.get("rename_map") if step else None
-    if not isinstance(value, dict):
-        return {}
-    return {str(k): str(v) for k, v in value.items() if isinstance(v, str)}
-
-
-def _image_normalization(ctx: NormContext, feature: Feature) -> dict[str, Any] | None:
-    """The normalizer's descriptor, or that of a processor step that normalizes images itself."""
-    descriptor = ctx.descriptor(feature, None)
-    for step in ctx.pipelines.pre:
-        applied = policies.step_image_normalization(step.name)
-        keys = step.config.get("image_keys")
-        if applied is not None and (not isinstance(keys, list) or feature.key in keys):
-            if descriptor is not None and descriptor.get("type") not in (None, "IDENTITY"):
-                ctx.notes.warn(f"{feature.key}: normalized twice ({step.where} and {descriptor.get('applied_by')})")
-                return descriptor
-            return {**applied, "applied_by": step.where}
-    return descriptor
-
-
-def build_images(ctx: NormContext, renames: dict[str, str]) -> list[ImageSpec]:
-    geometry = policies.image_geometry(ctx.config.reader.data)
-    images: list[ImageSpec] = []
-    for feature in sorted(ctx.config.inputs_of("VISUAL"), key=lambda f: f.key):
-        aliases = sorted(data for data, model in renames.items() if model == feature.key)
-        images.append(ImageSpec(
-            key=feature.key,
-            aliases=aliases or None,
-            raw_shape=list(feature.shape) or None,
-            encoder_resize=geometry.resize,
-            crop=dict(geometry.crop) if geometry.crop else None,
-            color_order="RGB",
-            channel_layout="CHW",
-            dtype="float32",
-            value_range=[0.0, 1.0],
-            normalization=_image_normalization(ctx, feature),
-            augmentations_in_training=list(geometry.augmentations) if geometry.augmentations else None,
-        ))
-    return images
-
-
-def _first_dim(feature: Feature | None) -> int | None:
-    return feature.shape[0] if feature is not None and feature.shape else None
-
-
-def build_state(ctx: NormContext) -> StateSpec | None:
-    feature = ctx.config.feature(STATE_KEY)
-    if feature is None:
-        return None
-    dim = _first_dim(feature)
-    padded, _ = policies.padding_dims(ctx.config.reader.data)
-    return StateSpec(
-        total_dim=dim,
-        sub_keys=[{"key": STATE_KEY, "dim": dim}] if dim is not None else None,
-        normalization=ctx.descriptor(feature, dim),
-        extra={"padded_dim": padded} if padded is not None else {},
-    )
-
-
-def build_environment_state(ctx: NormContext) -> dict[str, Any] | None:
-    features = ctx.config.inputs_of("ENV")
-    if not features:
-        return None
-    blocks = []
-    for feature in features:
-        dim = _first_dim(feature)
-        block = {"key": feature.key, "total_dim": dim, "shape": feature.shape, "normalization": ctx.descriptor(feature, dim)}
-        blocks.append({k: v for k, v in block.items() if v is not None})
-    return blocks[0] if len(blocks) == 1 else {"inputs": blocks}
-
-
-def build_other_inputs(ctx: NormContext) -> list[dict[str, Any]] | None:
-    """Inputs of types this contract has no block for (e.g. a second STATE feature)."""
-    known = {"VISUAL", "ENV"}
-    others = [f for f in ctx.config.inputs if f.type not in known and f.key != STATE_KEY]
-    return [{"key": f.key, "type": f.type, "shape": f.shape} for f in others] or None
-
-
-def build_actions(ctx: NormContext) -> ActionSpec | None:
-    feature = ctx.config.feature(ACTION_KEY)
-    if feature is None:
-        return None
-    dim = _first_dim(feature)
-    _, padded = policies.padding_dims(ctx.config.reader.data)
-    return ActionSpec(
-        total_dim=dim,
-        horizon=ctx.config.horizon,
-        sub_keys=[{"key": ACTION_KEY, "dim": dim}] if dim is not None else None,
-        normalization=ctx.descriptor(feature, dim),
-        extra={"padded_dim": padded} if padded is not None else {},
-    )
-
-
-def build_temporal(config: LeRobotConfig, notes: Notes) -> TemporalSpec | None:
-    n_obs = config.n_obs_steps
-    deltas = policies.delta_indices(config.reader.data)
-    if deltas is not None:
-        observation, action = deltas
-    else:
-        # Rule not known for this type: only a history longer than one frame implies offsets.
-        observation = list(range(1 - n_obs, 1)) if n_obs and n_obs > 1 else None
-        action = None
-        notes.leave("input_contract.temporal.action_delta_indices",
-                    f"human: the delta-index rule of LeRobot policy type {config.policy_type!r} is not known to this tool")
-    if n_obs is None and observation is None and action is None:
-        return None
-    extra = {"action_delta_indices": action} if action is not None else {}
-    return TemporalSpec(n_obs_steps=n_obs, observation_delta_indices=observation, extra=extra)
-
-
-def build_language(pipelines: Pipelines, reader: ConfigReader) -> LanguageSpec | None:
-    step = pipelines.tokenizer()
-    if step is None:
-        return None
-    name = step.config.get("tokenizer_name")
-    length = step.config.get("max_length")
-    if not isinstance(length, int) or isinstance(length, bool):
-        length = reader.integer("tokenizer_max_length")
-    return LanguageSpec(tokenizer_version=name if isinstance(name, str) else None, max_sequence_length=length)
-
 
 # --------------------------------------------------------------------------- identity and internals
 
@@ -271,7 +125,7 @@ def build_forward_graph(config: LeRobotConfig, with_language: bool) -> ForwardGr
     steps = config.n_obs_steps or 1
     keys = sorted(f.key for f in config.inputs)
     shapes = {f.key: [1, steps, *f.shape] for f in sorted(config.inputs, key=lambda f: f.key) if f.shape}
-    action = _first_dim(config.feature(ACTION_KEY))
+    action = first_dim(config.feature(ACTION_KEY))
     outputs = None
     if action is not None and config.horizon:
         outputs = {ACTION_KEY: [1, config.horizon, action]}
@@ -282,84 +136,6 @@ def build_forward_graph(config: LeRobotConfig, with_language: bool) -> ForwardGr
         sample_input_shapes=shapes or None,
         sample_output_shapes=outputs,
     )
-
-
-# --------------------------------------------------------------------------- output spec
-
-
-def _chunk_fields(config: LeRobotConfig) -> dict[str, Any]:
-    ensemble = config.reader.number("temporal_ensemble_coeff")
-    rules = config.rules
-    extra: dict[str, Any] = {"temporal_ensemble_coeff": ensemble} if ensemble is not None else {}
-    if (repeats := policies.action_repeats(config.reader.data)) is not None:
-        extra["action_repeats"] = repeats
-    if rules.single_step:
-        aggregation, extra["horizon_kind"] = "single_step", "single_step"
-    elif ensemble is not None:
-        aggregation = "temporal_ensemble"
-    else:
-        aggregation = "whole_chunk" if rules.executed == "chunk" else "first_n_action_steps"
-    if rules.planning_horizon:
-        extra["horizon_kind"] = "planning"
-    return {
-        "chunk_aggregation": aggregation,
-        "chunks_executed_per_inference": config.n_action_steps,
-        "extra": extra or None,
-    }
-
-
-def _diffusion_parameters(reader: ConfigReader) -> dict[str, Any]:
-    train_steps = reader.integer("num_train_timesteps")
-    extra = {key: reader.raw(key) for key in ("num_train_timesteps", "beta_schedule", "beta_start", "beta_end")
-             if reader.raw(key) is not None}
-    return {
-        "type": "diffusion",
-        # LeRobot falls back to the training step count when num_inference_steps is null.
-        "num_inference_steps": reader.integer("num_inference_steps") or train_steps,
-        "scheduler": reader.string("noise_scheduler_type"),
-        "prediction_type": reader.string("prediction_type"),
-        "clip_sample": reader.boolean("clip_sample"),
-        "clip_sample_range": reader.number("clip_sample_range"),
-        "extra": extra or None,
-    }
-
-
-def _flow_parameters(reader: ConfigReader) -> dict[str, Any]:
-    steps = next((v for key in ("num_inference_steps", "num_steps", "num_integration_steps", "num_denoising_steps")
-                  if (v := reader.integer(key))), None)
-    return {"type": "flow_matching", "num_inference_steps": steps}
-
-
-def build_inference_parameters(config: LeRobotConfig) -> InferenceParameters:
-    fields = _chunk_fields(config)
-    kind = config.policy_type
-    specific: dict[str, Any] = {}
-    if kind == "act":
-        specific = {"type": "regression"}
-    elif kind == "diffusion":
-        specific = _diffusion_parameters(config.reader)
-    elif kind in ("pi0", "pi05", "smolvla", "xvla"):
-        specific = _flow_parameters(config.reader)
-    elif kind == "multi_task_dit":
-        objective = config.reader.string("objective")
-        specific = _flow_parameters(config.reader) if objective == "flow_matching" else _diffusion_parameters(config.reader)
-    extra = {**(fields.pop("extra") or {}), **(specific.pop("extra", None) or {})}
-    fields.update({k: v for k, v in specific.items() if v is not None})
-    return InferenceParameters(**fields, extra=extra or None)
-
-
-def build_output_spec(config: LeRobotConfig, pipelines: Pipelines, ctx: NormContext) -> OutputSpec:
-    actions = None
-    if config.feature(ACTION_KEY) is not None:
-        actions = OutputActions(layout="mirrors input_contract.actions",
-                                sub_keys="see input_contract.actions.sub_keys", horizon=config.horizon)
-    post = None
-    if pipelines.post:
-        step = pipelines.unnormalizer()
-        feature = config.feature(ACTION_KEY)
-        mode = ctx.mode(feature, step) if feature is not None and step is not None else None
-        post = PostProcessing(unnormalize=mode is not None and mode != "IDENTITY")
-    return OutputSpec(actions=actions, inference_parameters=build_inference_parameters(config), post_processing=post)
 
 
 # --------------------------------------------------------------------------- transform pipeline
@@ -448,7 +224,7 @@ def extract(checkpoint: Checkpoint, reader: ConfigReader, digests: FileDigests, 
         notes.warn("no policy_preprocessor.json/policy_postprocessor.json: normalization stats cannot be located")
     ctx = NormContext(checkpoint, digests, config, pipelines, notes)
     ctx.compare_modes()
-    renames = _renames(pipelines)
+    renames = rename_map(pipelines)
     state_files = {s.state_file for s in pipelines.pre + pipelines.post if s.state_file}
     weight_files = [rel for rel in checkpoint.weight_files if rel not in state_files]
     if not weight_files:

@@ -3,7 +3,7 @@
 Also where each feature's normalization statistics live (:class:`NormContext`): inputs point at
 the preprocessor's normalizer state file, actions at the postprocessor's unnormalizer file (the
 one that turns model output into robot commands). The passport blocks are built from these in
-:mod:`.lerobot`.
+:mod:`.lerobot_contract` (``input_contract``, ``output_spec``) and :mod:`.lerobot` (the rest).
 """
 
 from __future__ import annotations
