@@ -83,6 +83,23 @@ for ckpt in $TYPES $(for kind in $CAMERA_TYPES; do echo "cameras/$kind"; done); 
     echo "   ($((SECONDS - start)) s)"
 done
 
+# A video-backed dataset (cameras as MP4 under videos/, written by lerobot itself): the reference
+# frames come through lerobot's own loader, stored as PNG, and the gate passes on them.
+echo "== lerobot lane: video dataset -> gaussian_actor"
+start=$SECONDS
+mkdir video
+"$BIN/python" "$REPO/scripts/lerobot_video_dataset.py" "$DATASET" video/arm_video >video/write.log 2>&1 \
+    || { cat video/write.log >&2; exit 1; }
+cp -R "$FIXTURES/policies/gaussian_actor" video/gaussian_actor
+"$BIN/generate-passport" video/gaussian_actor --dynamic --device cpu --dataset-path video/arm_video \
+    --training-repo training-repo --run-log https://example.org/runs/lerobot-lane --dataset-repo local/arm_video \
+    >video/generate.log 2>&1 || { cat video/generate.log >&2; exit 1; }
+grep -q '"notes": "dataset=arm_video via lerobot ' video/gaussian_actor/MODEL_PASSPORT.json
+ls video/gaussian_actor/assets/reference_frames/{top,gripper}_009.png >/dev/null
+"$BIN/sign-checkpoint" video/gaussian_actor --reason "lerobot lane: reference frames from a video dataset" | tail -1
+gate video/gaussian_actor | tail -1
+echo "   ($((SECONDS - start)) s)"
+
 for kind in $FROZEN_TYPES; do
     echo "== lerobot lane (must be refused: actions independent of the input): $kind"
     generate "$kind"

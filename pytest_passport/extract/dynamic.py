@@ -160,7 +160,7 @@ def _reference(runtime: Any, passport: Passport, dataset: Path, writer: _Writer,
             image.reference_frame_hash, image.reference_frame_path = hashes[camera][0], f"{FRAMES_DIR}/{camera}_000.png"
     vector: dict[str, Any] = {"n_frames": frames.n_frames, "input_images_path": FRAMES_DIR,
                               "input_images_hash": hashes, "input_prompt": frames.task,
-                              "notes": f"dataset={dataset}, episode={frames.episode}, "
+                              "notes": f"dataset={frames.source}, episode={frames.episode}, "
                                        f"frames={frames.first_frame}..{frames.first_frame + frames.n_frames - 1}"}
     if frames.states is not None:
         vector["input_state_path"] = STATES_FILE

@@ -1,16 +1,26 @@
 """Real frames for the reference test vector: read from a LeRobotDataset v3, stored as PNG + npy.
 
-:func:`read_episode` takes episode 0, frames 0–9 of a LeRobotDataset v3.0 folder (through
-lerobot's loader when it is installed, else straight from the parquet files with pyarrow and
-the PNG bytes with pillow). Datasets that are not real recordings — a ``meta/info.json`` that
-says ``"synthetic": true`` or a repo id containing ``dummy`` — are refused: a reference vector
-exists to catch feeding bugs on real data. :func:`load_vector` reads a stored vector back.
+:func:`read_episode` takes episode 0, frames 0–9 of a LeRobotDataset v3.0 folder: through
+lerobot's own loader when it is installed (:mod:`.frames_lerobot`; video-backed datasets need
+it), else straight from the parquet files with pyarrow and the PNG bytes with pillow. When
+lerobot is installed and cannot load the folder, the dataset is refused with lerobot's reason;
+there is no second try with pyarrow, so the frames always come from the reader the frames'
+``source`` names (``<folder name> via lerobot <version> LeRobotDataset`` or ``<folder name> via
+pyarrow+pillow``: the folder's name, never the generating machine's path). Datasets that are not
+real recordings — a ``meta/info.json`` that says ``"synthetic": true`` or a repo id containing
+``dummy`` — are refused: a reference vector exists to catch feeding bugs on real data.
+
+The folder is untrusted input: only regular files are read (an entry under ``meta/``, ``data/``
+or ``videos/`` that is a link, a FIFO or a device refuses the dataset), nothing is unpickled,
+and nothing from the folder is imported. :func:`load_vector` reads a stored vector back.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +29,8 @@ import numpy as np
 
 from .base import Observation, RuntimeUnavailable
 
-__all__ = ["ReferenceFrames", "load_vector", "read_episode", "short_name", "windows"]
+__all__ = ["DatasetRefused", "ReferenceFrames", "dataset_name", "load_vector", "read_episode", "short_name",
+           "windows"]
 
 N_FRAMES = 10
 
@@ -66,6 +77,11 @@ def windows(frames: ReferenceFrames, offsets: list[int] | None = None) -> list[O
     return out
 
 
+def dataset_name(root: Path) -> str:
+    """The dataset folder's own name (what a passport records: never the generating machine's path)."""
+    return Path(os.path.abspath(root)).name or str(root)
+
+
 def _decode(cell: Any) -> np.ndarray:
     from PIL import Image
 
@@ -84,16 +100,57 @@ def _refuse_synthetic(root: Path, info: dict[str, Any]) -> None:
                              "the reference test vector must come from real recorded data")
 
 
+def _refuse_irregular(root: Path) -> None:
+    """Every entry under meta/, data/ and videos/ is a regular file or directory (links are not followed)."""
+    for top in ("meta", "data", "videos"):
+        if not os.path.lexists(root / top):
+            continue
+        entries = [root / top]
+        for base, dirs, files in os.walk(root / top):  # os.walk never descends into a linked directory
+            entries.extend(Path(base) / name for name in [*dirs, *files])
+        for path in entries:
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError as exc:
+                raise DatasetRefused(f"{root}: {exc}") from None
+            if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+                raise DatasetRefused(f"{root}: {path.relative_to(root).as_posix()} is {kind}; "
+                                     "a dataset is read from regular files only")
+
+
 def read_episode(root: Path, image_keys: list[str], state_key: str | None = "observation.state",
                  episode: int = 0, n_frames: int = N_FRAMES, feature_keys: tuple[str, ...] = ()) -> ReferenceFrames:
-    """Frames ``0..n_frames-1`` of ``episode`` from a LeRobotDataset v3 folder."""
+    """Frames ``0..n_frames-1`` of ``episode`` from a LeRobotDataset v3 folder (lerobot's loader when installed)."""
     root = Path(root)
     info_path = root / "meta" / "info.json"
     try:
+        if not stat.S_ISREG(os.lstat(info_path).st_mode):
+            raise OSError("not a regular file")
         info = json.loads(info_path.read_text())
+        if not isinstance(info, dict):
+            raise ValueError("not a JSON object")
     except (OSError, ValueError) as exc:
         raise DatasetRefused(f"{info_path}: not a LeRobotDataset v3 folder ({exc})") from None
     _refuse_synthetic(root, info)
+    _refuse_irregular(root)
+    from .frames_lerobot import loader, read_with_lerobot
+
+    dataset_class, reader = loader()
+    if dataset_class is not None:
+        return read_with_lerobot(dataset_class, reader, root, image_keys, state_key, episode, n_frames, feature_keys)
+    features = info.get("features") if isinstance(info.get("features"), dict) else {}
+    videos = [key for key in image_keys
+              if isinstance(features.get(key), dict) and features[key].get("dtype") == "video"]
+    if videos:
+        raise DatasetRefused(f"{root}: {videos[0]} is stored as video under videos/: video-backed datasets need "
+                             f"lerobot installed to be decoded, and {reader}")
+    return _read_parquet(root, image_keys, state_key, episode, n_frames, feature_keys)
+
+
+def _read_parquet(root: Path, image_keys: list[str], state_key: str | None, episode: int, n_frames: int,
+                  feature_keys: tuple[str, ...]) -> ReferenceFrames:
+    """The reader without lerobot: the parquet rows with pyarrow, the PNG cells with pillow."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -117,7 +174,8 @@ def read_episode(root: Path, image_keys: list[str], state_key: str | None = "obs
     missing = [k for k in image_keys if k not in rows[0]]
     if missing:
         raise DatasetRefused(f"{root}: no column {missing[0]} (the model's image keys must be dataset columns)")
-    frames = ReferenceFrames(episode=episode, first_frame=int(rows[0].get("frame_index", 0)), source=str(root))
+    frames = ReferenceFrames(episode=episode, first_frame=int(rows[0].get("frame_index", 0)),
+                             source=f"{dataset_name(root)} via pyarrow+pillow")
     for key in image_keys:
         frames.images[key] = np.stack([_decode(r[key]) for r in rows])
     if state_key and state_key in rows[0]:

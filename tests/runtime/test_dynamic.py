@@ -102,6 +102,16 @@ def test_reference_vector_is_real_hashed_and_declared(passport: dict, signed_tin
     assert images["observation.images.top"]["reference_frame_hash"] == rtv["input_images_hash"]["top"][0]
 
 
+def test_vector_names_the_dataset_folder_not_its_path(passport: dict) -> None:
+    """The passport travels: notes and the calibration source name the dataset folder and the reader, no path."""
+    notes = passport["reference_test_vector"]["notes"]
+    source = passport["output_spec"]["smoke_results"]["calibration_batch_source"]
+    assert notes.startswith("dataset=synthetic_arm via ") and notes.endswith(", episode=0, frames=0..9")
+    assert source.startswith("reference frames (synthetic_arm via ")
+    for text in (notes, source):
+        assert str(arm_dataset()) not in text and "/" not in text
+
+
 def test_round_trip_per_normalize_step(passport: dict) -> None:
     """Each normalize step (two cameras, state, action) round-trips with the checkpoint's own stats."""
     results = {r["step_name"]: r for r in passport["norm_round_trip_results"]}
