@@ -101,7 +101,12 @@ def _refuse_synthetic(root: Path, info: dict[str, Any]) -> None:
 
 
 def _refuse_irregular(root: Path) -> None:
-    """Every entry under meta/, data/ and videos/ is a regular file or directory (links are not followed)."""
+    """Every entry under meta/, data/ and videos/ is a directory or a regular file.
+
+    A file may be a symbolic link to a regular file (a Hugging Face cache snapshot links its
+    files to blobs); a linked directory, a link to anything else, a FIFO or a device refuses
+    the dataset, so nothing can block a read or lead the walk out of the folder.
+    """
     for top in ("meta", "data", "videos"):
         if not os.path.lexists(root / top):
             continue
@@ -111,12 +116,15 @@ def _refuse_irregular(root: Path) -> None:
         for path in entries:
             try:
                 mode = os.lstat(path).st_mode
+                if stat.S_ISLNK(mode) and stat.S_ISREG(os.stat(path).st_mode) and path != root / top:
+                    continue
             except OSError as exc:
                 raise DatasetRefused(f"{root}: {exc}") from None
             if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                kind = "a symbolic link" if stat.S_ISLNK(mode) else "not a regular file"
+                kind = "a symbolic link to something other than a regular file" if stat.S_ISLNK(mode) \
+                    else "not a regular file"
                 raise DatasetRefused(f"{root}: {path.relative_to(root).as_posix()} is {kind}; "
-                                     "a dataset is read from regular files only")
+                                     "a dataset is read from regular files and directories only")
 
 
 def read_episode(root: Path, image_keys: list[str], state_key: str | None = "observation.state",

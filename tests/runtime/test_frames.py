@@ -112,13 +112,37 @@ def test_dataset_marked_synthetic_is_refused(no_lerobot: None, tmp_path: Path) -
         read(dataset)
 
 
-def test_link_in_the_dataset_is_refused(no_lerobot: None, tmp_path: Path) -> None:
-    """Only regular files are read: a symbolic link under data/ refuses the dataset."""
+def test_file_linked_to_a_regular_file_is_read(no_lerobot: None, tmp_path: Path) -> None:
+    """A data file that links to a regular file (as in a Hugging Face cache snapshot) reads the same frames."""
+    dataset = Path(shutil.copytree(arm_dataset(), tmp_path / "arm"))
+    expected = read(dataset)
+    target = next((dataset / "data").glob("chunk-*/file-*.parquet"))
+    target.symlink_to(target.rename(tmp_path / "blob.parquet"))
+    linked = read(dataset)
+    assert linked.images.keys() == expected.images.keys()
+    assert all(np.array_equal(linked.images[k], expected.images[k]) for k in expected.images)
+    assert np.array_equal(linked.states, expected.states)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dangling", "linked_dir"])
+def test_irregular_entry_in_the_dataset_is_refused(no_lerobot: None, tmp_path: Path, kind: str) -> None:
+    """A FIFO, a dangling link or a linked directory under data/ refuses the dataset, naming the entry."""
     dataset = Path(shutil.copytree(arm_dataset(), tmp_path / "arm"))
     target = next((dataset / "data").glob("chunk-*/file-*.parquet"))
-    moved = target.rename(tmp_path / "elsewhere.parquet")
-    target.symlink_to(moved)
-    with pytest.raises(DatasetRefused, match=r"data/chunk-000/file-000\.parquet is a symbolic link"):
+    if kind == "fifo":
+        target.unlink()
+        os.mkfifo(target)
+        entry = target
+    elif kind == "dangling":
+        target.unlink()
+        target.symlink_to(tmp_path / "missing.parquet")
+        entry = target
+    else:
+        entry = target.parent
+        entry.rename(tmp_path / "chunk")
+        entry.symlink_to(tmp_path / "chunk", target_is_directory=True)
+    rel = entry.relative_to(dataset).as_posix()
+    with pytest.raises(DatasetRefused, match=rf"{rel}"):
         read(dataset)
 
 
