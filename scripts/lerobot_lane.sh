@@ -10,6 +10,8 @@
 # with two cameras (scripts/lerobot_checkpoints.py):
 #   generate-passport --dynamic --dataset-path -> sign-checkpoint -> pytest --checkpoint -m gpu
 #   (serial and -n 2) -> validate-checkpoint --require-signoff.
+# Then the same for gaussian_actor with its reference frames read through lerobot's loader from a
+# video-backed copy of the dataset (scripts/lerobot_video_dataset.py).
 # multi_task_dit's random init zeroes its adaLN conditioning (DiT's adaLN-Zero), so its actions do
 # not depend on the observation: the lane requires the gate to refuse it on liveness.
 set -euo pipefail
@@ -17,9 +19,9 @@ cd "$(dirname "$0")/.."
 REPO="$PWD"
 VENV="${VENV:-.venv-lerobot}"
 FIXTURES="$REPO/tests/fixtures/lerobot-policies"
-TYPES="${LEROBOT_TYPES:-act diffusion tdmpc gaussian_actor smolvla xvla}"
-CAMERA_TYPES="${LEROBOT_CAMERA_TYPES:-act diffusion}"
-FROZEN_TYPES="${LEROBOT_FROZEN_TYPES:-multi_task_dit}"
+TYPES="${LEROBOT_TYPES-act diffusion tdmpc gaussian_actor smolvla xvla}"
+CAMERA_TYPES="${LEROBOT_CAMERA_TYPES-act diffusion}"
+FROZEN_TYPES="${LEROBOT_FROZEN_TYPES-multi_task_dit}"
 DATASET="$FIXTURES/dataset/synthetic_arm"
 
 python312() {
