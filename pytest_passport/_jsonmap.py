@@ -49,12 +49,14 @@ class Problems:
 
 
 class NonFinite:
-    """Stands in for a ``NaN`` / ``Infinity`` / ``-Infinity`` literal while parsing, so the error names its path."""
+    """Stands in for a ``NaN`` / ``Infinity`` / ``-Infinity`` literal (or a number such as ``1e999``
+    that overflows a float) while parsing, so the error names its path."""
 
-    __slots__ = ("literal",)
+    __slots__ = ("literal", "reason")
 
-    def __init__(self, literal: str) -> None:
+    def __init__(self, literal: str, reason: str = "is not valid JSON") -> None:
         self.literal = literal
+        self.reason = reason
 
 
 def non_finite_problems(data: Any) -> list[str]:
@@ -67,7 +69,7 @@ def non_finite_problems(data: Any) -> list[str]:
     while pending:
         path, value = pending.pop()
         if isinstance(value, NonFinite):
-            problems.add(path, f"{value.literal} is not valid JSON")
+            problems.add(path, f"{value.literal} {value.reason}")
         elif isinstance(value, (dict, list)):
             items = value.items() if isinstance(value, dict) else enumerate(value)
             pending.extend(reversed([(_join(path, key), item) for key, item in items]))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -67,14 +68,15 @@ SIGNOFF_FILENAME = "SIGNOFF.json"
 def parse_json(text: str | bytes, file: Path | str) -> dict[str, Any]:
     """Parse a JSON object, turning every way it can be wrong into a DocumentError.
 
-    ``NaN``, ``Infinity`` and ``-Infinity`` (which Python's json accepts) are refused, each
-    named by its JSON path.
+    ``NaN``, ``Infinity`` and ``-Infinity`` (which Python's json accepts), and numbers that
+    overflow a float (``1e999``), are refused, each named by its JSON path.
     """
     literals: list[str] = []
     try:
         if isinstance(text, bytes):
             text = text.decode("utf-8")
-        data = json.loads(text, parse_constant=lambda literal: _non_finite(literal, literals))
+        data = json.loads(text, parse_constant=lambda literal: _non_finite(literal, literals),
+                          parse_float=lambda literal: _float(literal, literals))
     except UnicodeDecodeError as exc:
         raise DocumentError(file, [f"not UTF-8 text ({exc.reason} at byte {exc.start})"]) from None
     except json.JSONDecodeError as exc:
@@ -95,6 +97,15 @@ def _non_finite(literal: str, seen: list[str]) -> NonFinite:
     """Keep a ``NaN``/``Infinity`` literal as a placeholder, so parsing goes on and the error can name its path."""
     seen.append(literal)
     return NonFinite(literal)
+
+
+def _float(literal: str, seen: list[str]) -> float | NonFinite:
+    """A JSON number as a float; one too large for a float (``1e999``) is kept as a placeholder like NaN."""
+    value = float(literal)
+    if math.isfinite(value):
+        return value
+    seen.append(literal)
+    return NonFinite(literal, "is out of range for a 64-bit float")
 
 
 def _read(path: Path) -> bytes:

@@ -85,8 +85,11 @@ def test_infinity_in_the_signoff_names_file_and_path(cli: Runner, clean_checkpoi
         (b'{"a": [1, -Infinity], "b.c": {"d": NaN}}', ["a[1]: -Infinity is not valid JSON", '["b.c"].d: NaN is not valid JSON']),
         (b"NaN", ["<top level>: NaN is not valid JSON"]),
         (b'{"a": NaN, "a": 1}', ["invalid JSON: NaN is not valid JSON"]),
+        (b'{"known_issues": [{"x": {"y": 1e999}}], "z": -2.5e400, "ok": 1e308}',
+         ["known_issues[0].x.y: 1e999 is out of range for a 64-bit float",
+          "z: -2.5e400 is out of range for a 64-bit float"]),
     ],
-    ids=["nested", "top-level", "replaced-by-duplicate-key"],
+    ids=["nested", "top-level", "replaced-by-duplicate-key", "float-overflow"],
 )
 def test_non_finite_literals_are_refused_with_their_paths(raw: bytes, problems: list[str]) -> None:
     """Both documents refuse every NaN/Infinity literal by path; one a duplicate key overwrote is still refused."""
