@@ -59,6 +59,17 @@ class NonFinite:
         self.reason = reason
 
 
+def finite_or_none(value: Any) -> Any:
+    """``value`` with every NaN/Infinity float replaced by ``None`` (JSON has no such numbers)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_or_none(v) for v in value]
+    return value
+
+
 def non_finite_problems(data: Any) -> list[str]:
     """``path: NaN is not valid JSON`` for every :class:`NonFinite` left in parsed ``data``, in document order.
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import io
-import math
 import platform
 import sys
 from pathlib import Path
@@ -31,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from .._jsonmap import dump_block
+from .._jsonmap import dump_block, finite_or_none
 from ..checkpoint import Checkpoint
 from ..hashing import sha256_bytes
 from ..schema import PASSPORT_FILENAME, Passport, passport_from_dict, passport_to_dict, read_passport
@@ -342,22 +341,7 @@ def _splice(passport: Passport, checkpoint: Path, device: str, dataset_path: Pat
     steps = runtime.norm_steps(frames.states if frames else None, frames.images if frames else None)
     data["norm_round_trip_results"] = _round_trip(steps, frames is not None) or None
     _declare(data, writer)
-    return passport_from_dict(_finite(data))
-
-
-def _finite(value: Any) -> Any:
-    """``value`` with every NaN/Inf measurement written as ``null`` (JSON has no such numbers).
-
-    A model that outputs NaN still gets a passport: its buckets say ``fail`` and the figures
-    that could not be measured are null, so the static checks refuse it by name.
-    """
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_finite(v) for v in value]
-    return value
+    return passport_from_dict(finite_or_none(data))  # NaN figures: not measured, buckets fail
 
 
 def _declare(data: dict[str, Any], writer: _Writer) -> None:

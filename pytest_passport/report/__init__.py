@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .._jsonmap import finite_or_none
 from ..findings import Finding, Status, verdict_of
 from .layout import LAYOUT
 from .text import clean, safe
@@ -40,18 +41,17 @@ def load_status(state: PassportSession) -> str:
 
 def passport_document(checkpoint: Checkpoint) -> dict[str, Any]:
     """The passport as a JSON object: typed and re-dumped when it loads, else raw when it parses."""
-    from ..schema import PASSPORT_FILENAME, passport_to_dict
+    from ..schema import PASSPORT_FILENAME, parse_json, passport_to_dict
 
     load = checkpoint.passport
     if load.ok:
         return passport_to_dict(load.document)
     if load.state == "absent":
         return {}
-    try:
-        data = json.loads(checkpoint.read_bytes(PASSPORT_FILENAME))
+    try:  # the same JSON rules as loading (no NaN/Infinity: the report must stay valid JSON)
+        return parse_json(checkpoint.read_bytes(PASSPORT_FILENAME), PASSPORT_FILENAME)
     except Exception:  # noqa: BLE001 - an unusable passport has no coverage to show
         return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _signoff(checkpoint: Checkpoint) -> dict[str, Any]:
@@ -135,7 +135,8 @@ def as_dict(state: PassportSession) -> dict[str, Any]:
 
 
 def to_json(state: PassportSession) -> str:
-    return json.dumps(as_dict(state), indent=2, ensure_ascii=False) + "\n"
+    # a finding measured on a NaN model carries NaN figures: null, so the report stays valid JSON
+    return json.dumps(finite_or_none(as_dict(state)), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def _context(state: PassportSession) -> dict[str, Any]:

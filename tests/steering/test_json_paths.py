@@ -97,3 +97,28 @@ def test_non_finite_literals_are_refused_with_their_paths(raw: bytes, problems: 
         with pytest.raises(DocumentError) as info:
             load(raw)
         assert info.value.problems == problems
+
+
+def test_json_report_of_a_nan_passport_is_strict_json(cli: Runner, clean_checkpoint: Built) -> None:
+    """validate-checkpoint --json on a passport holding NaN writes a report that strict JSON parsers accept."""
+    file = clean_checkpoint.root / PASSPORT_FILENAME
+    doc = json.loads(file.read_text())
+    _plant(doc, ("output_spec", "smoke_results", "determinism", "max_abs_diff"), float("nan"))
+    file.write_text(json.dumps(doc))
+    result = cli("validate-checkpoint", clean_checkpoint.root, "--json", "-")
+    assert result.ret == 1
+
+    def refuse(literal: str) -> None:
+        raise AssertionError(f"{literal} in the JSON report")
+
+    start = next(i for i, line in enumerate(result.outlines) if line.startswith("{"))
+    report = json.loads("\n".join(result.outlines[start:]), parse_constant=refuse)
+    assert report["verdict"] != "pass"
+
+
+def test_finite_or_none_nulls_every_non_finite_float() -> None:
+    """NaN and ±Infinity anywhere in nested dicts, lists and tuples become None; other values are kept."""
+    from pytest_passport._jsonmap import finite_or_none
+
+    value = {"a": float("nan"), "b": [1.5, float("inf"), (float("-inf"), "x")], "c": {"d": 0.0, "e": True}}
+    assert finite_or_none(value) == {"a": None, "b": [1.5, None, [None, "x"]], "c": {"d": 0.0, "e": True}}
