@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 
+from ._cliutil import one_line
 from .checkpoint import Checkpoint
 from .checks import CATEGORIES, SECTION_ORDER, CheckOptions
 from .nodes import NODE_ROOT, SESSION_KEY, CheckItem, CheckpointSuite
 from .reporter import PROGRESS_KEY, PassportReporter
 from .session import PassportSession
+
+T = TypeVar("T")
 
 SKIPPABLE = tuple(dict.fromkeys(SECTION_ORDER + CATEGORIES))
 
@@ -84,9 +88,13 @@ def pytest_configure(config: pytest.Config) -> None:
     session = _build_session(config, given)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(PassportReporter(config, session), "passport-reporter")
+    config.stash[NODE_IDS_KEY] = ids = _take_node_ids(config)
+    if ids is not None and not hasattr(config, "workerinput"):
+        _by_node_ids(session.planned, ids, lambda planned: planned.node_id)  # unknown ids: a usage error now
     if not hasattr(config, "workerinput"):
         trusted = [key.openssh for key in session.options.trusted_keys]
-        config.pluginmanager.register(XdistHandoff(session.checkpoint.root, trusted), "passport-xdist-handoff")
+        config.pluginmanager.register(XdistHandoff(session.checkpoint.root, trusted, config.stash[NODE_IDS_KEY]),
+                                      "passport-xdist-handoff")
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         # Only the checkpoint: its suite is injected at collection (see below), and the
         # checkpoint directory is never a collection path, so pytest never imports a
@@ -229,17 +237,56 @@ def _local_root(config: pytest.Config, given: str) -> Path:
         raise pytest.UsageError(f"--checkpoint {given}: cannot read {exc.filename or given}: {exc.strerror or exc}") from None
 
 
-class XdistHandoff:
-    """Hands the resolved checkpoint directory to every xdist worker."""
+#: Node ids of the suite given as positional arguments (``checkpoint::section[name]``), or None.
+NODE_IDS_KEY = pytest.StashKey[tuple[str, ...] | None]()
 
-    def __init__(self, root: Path, trusted_keys: list[str] | None = None) -> None:
+
+def _take_node_ids(config: pytest.Config) -> tuple[str, ...] | None:
+    """The printed node ids passed back as arguments, taken out of ``config.args``.
+
+    pytest would look for a file named ``checkpoint``; the suite is not a file, so the ids
+    select its items instead (a worker gets them from the controller). When a path named
+    ``checkpoint`` exists in the invocation directory, the argument keeps pytest's meaning.
+    """
+    handed = getattr(config, "workerinput", {}).get("passport_node_ids")
+    if handed is not None:
+        config.args = [arg for arg in config.args if arg not in handed]  # a worker may get the raw arguments
+        return tuple(handed)
+    if hasattr(config, "workerinput") or (config.invocation_params.dir / NODE_ROOT).exists():
+        return None
+    ours = [arg for arg in config.args if arg == NODE_ROOT or arg.startswith(NODE_ROOT + "::")]
+    if not ours:
+        return None
+    config.args = [arg for arg in config.args if arg not in ours]
+    return tuple(ours)
+
+
+def _by_node_ids(items: list[T], ids: tuple[str, ...], node_id: Callable[[T], str]) -> list[T]:
+    """The items ``ids`` name: an exact node id, ``checkpoint::<section>`` for a section, ``checkpoint`` for all."""
+    chosen: list[T] = []
+    for given in ids:
+        matched = [item for item in items if given in (node_id(item), NODE_ROOT) or node_id(item).startswith(given + "[")]
+        if not matched:
+            raise pytest.UsageError(one_line(f"{given}: no such check in the checkpoint's suite "
+                                             "(node ids look like checkpoint::<section>[<name>])"))
+        chosen.extend(item for item in matched if item not in chosen)
+    return [item for item in items if item in chosen]
+
+
+class XdistHandoff:
+    """Hands the resolved checkpoint directory (and any node ids given) to every xdist worker."""
+
+    def __init__(self, root: Path, trusted_keys: list[str] | None = None,
+                 node_ids: tuple[str, ...] | None = None) -> None:
         self.root = root
         self.trusted_keys = list(trusted_keys or [])
+        self.node_ids = list(node_ids) if node_ids is not None else None
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["passport_root"] = os.fsencode(self.root)  # bytes: any file name crosses execnet
         node.workerinput["passport_trusted_keys"] = self.trusted_keys
+        node.workerinput["passport_node_ids"] = self.node_ids
 
 
 def _optional_dir(config: pytest.Config, name: str) -> Path | None:
@@ -251,7 +298,8 @@ def _optional_dir(config: pytest.Config, name: str) -> Path | None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Put the checkpoint's suite first, before -k/-m/--deselect see the items.
 
-    Checks of sections named by ``--skip-section`` are collected, then deselected.
+    Checks of sections named by ``--skip-section``, and those no node id given as an argument
+    names, are collected, then deselected.
     """
     state = config.stash.get(SESSION_KEY, None)
     if state is None:
@@ -260,6 +308,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     collected = suite.collect()
     config.hook.pytest_collectreport(report=pytest.CollectReport(suite.nodeid, "passed", None, collected))
     keep = {p.item_name for p in state.selected}
+    ids = config.stash.get(NODE_IDS_KEY, None)
+    if ids is not None:
+        keep &= {item.name for item in _by_node_ids(collected, ids, lambda item: item.nodeid)}
     if names_marker(config, "soft_signal"):
         _mark_soft_signals(state, [item for item in collected if item.name in keep])
     skipped = [item for item in collected if item.name not in keep]
