@@ -78,7 +78,7 @@ def reference_test_vector(ctx: CheckContext) -> Finding:
     if is_blank(rtv):
         return Finding.soft(name, "no reference test vector; Phase-2 field")
     contract = ctx.passport.input_contract
-    cameras = [image.key for image in (contract.images or [])] if contract else []
+    cameras = [image.key or "?" for image in (contract.images or []) if image is not None] if contract else []
     has_state = bool(contract and contract.state) or bool(rtv.input_state_path or rtv.input_state_hash)
     required = (STATE_FIELDS if has_state else ()) + (IMAGE_FIELDS if cameras or rtv.input_images_hash else ())
     missing = [key for key in required if not getattr(rtv, key)]

@@ -226,7 +226,8 @@ def load_vector(checkpoint: Any, passport: Any) -> ReferenceFrames:
     frames = ReferenceFrames(task=rtv.input_prompt or "", source="reference_test_vector")
     if rtv.input_state_path:
         frames.states = np.load(checkpoint.resolve(rtv.input_state_path), allow_pickle=False)
-    keys = {short_name(image.key): image.key for image in (passport.input_contract.images or [])} \
+    keys = {short_name(image.key): image.key for image in (passport.input_contract.images or [])
+            if image is not None and image.key} \
         if passport.input_contract else {}
     base = (rtv.input_images_path or "").rstrip("/")
     for camera, hashes in sorted((rtv.input_images_hash or {}).items()):
