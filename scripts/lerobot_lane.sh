@@ -87,6 +87,9 @@ done
 
 # A video-backed dataset (cameras as MP4 under videos/, written by lerobot itself): the reference
 # frames come through lerobot's own loader, stored as PNG, and the gate passes on them.
+echo "== lerobot lane: the dataset readers' tests with lerobot installed (tests/runtime/test_frames.py)"
+(cd "$REPO" && "$BIN/python" -m pytest -p no:cacheprovider -q tests/runtime/test_frames.py | tail -1)
+
 echo "== lerobot lane: video dataset -> gaussian_actor"
 start=$SECONDS
 mkdir video
