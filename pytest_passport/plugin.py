@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -20,8 +19,6 @@ from .checks import CATEGORIES, SECTION_ORDER, CheckOptions
 from .nodes import NODE_ROOT, SESSION_KEY, CheckItem, CheckpointSuite
 from .reporter import PROGRESS_KEY, PassportReporter
 from .session import PassportSession
-
-T = TypeVar("T")
 
 SKIPPABLE = tuple(dict.fromkeys(SECTION_ORDER + CATEGORIES))
 
@@ -88,13 +85,12 @@ def pytest_configure(config: pytest.Config) -> None:
     session = _build_session(config, given)
     config.stash[SESSION_KEY] = session
     config.pluginmanager.register(PassportReporter(config, session), "passport-reporter")
-    config.stash[NODE_IDS_KEY] = ids = _take_node_ids(config)
-    if ids is not None and not hasattr(config, "workerinput"):
-        _by_node_ids(session.planned, ids, lambda planned: planned.node_id)  # unknown ids: a usage error now
+    ids = _take_node_ids(config)
+    # resolved now, so an unknown id is a usage error before any worker starts
+    config.stash[NODE_NAMES_KEY] = _named_items(session, ids) if ids is not None else None
     if not hasattr(config, "workerinput"):
         trusted = [key.openssh for key in session.options.trusted_keys]
-        config.pluginmanager.register(XdistHandoff(session.checkpoint.root, trusted, config.stash[NODE_IDS_KEY]),
-                                      "passport-xdist-handoff")
+        config.pluginmanager.register(XdistHandoff(session.checkpoint.root, trusted, ids), "passport-xdist-handoff")
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         # Only the checkpoint: its suite is injected at collection (see below), and the
         # checkpoint directory is never a collection path, so pytest never imports a
@@ -237,8 +233,8 @@ def _local_root(config: pytest.Config, given: str) -> Path:
         raise pytest.UsageError(f"--checkpoint {given}: cannot read {exc.filename or given}: {exc.strerror or exc}") from None
 
 
-#: Node ids of the suite given as positional arguments (``checkpoint::section[name]``), or None.
-NODE_IDS_KEY = pytest.StashKey[tuple[str, ...] | None]()
+#: Item names selected by node ids given as positional arguments (``checkpoint::section[name]``), or None.
+NODE_NAMES_KEY = pytest.StashKey[frozenset[str] | None]()
 
 
 def _take_node_ids(config: pytest.Config) -> tuple[str, ...] | None:
@@ -261,16 +257,17 @@ def _take_node_ids(config: pytest.Config) -> tuple[str, ...] | None:
     return tuple(ours)
 
 
-def _by_node_ids(items: list[T], ids: tuple[str, ...], node_id: Callable[[T], str]) -> list[T]:
-    """The items ``ids`` name: an exact node id, ``checkpoint::<section>`` for a section, ``checkpoint`` for all."""
-    chosen: list[T] = []
+def _named_items(state: PassportSession, ids: tuple[str, ...]) -> frozenset[str]:
+    """Item names ``ids`` select: an exact node id, ``checkpoint::<section>`` for a section, ``checkpoint`` for all."""
+    chosen: set[str] = set()
     for given in ids:
-        matched = [item for item in items if given in (node_id(item), NODE_ROOT) or node_id(item).startswith(given + "[")]
+        matched = {p.item_name for p in state.planned
+                   if given in (p.node_id, NODE_ROOT) or p.node_id.startswith(given + "[")}
         if not matched:
             raise pytest.UsageError(one_line(f"{given}: no such check in the checkpoint's suite "
                                              "(node ids look like checkpoint::<section>[<name>])"))
-        chosen.extend(item for item in matched if item not in chosen)
-    return [item for item in items if item in chosen]
+        chosen |= matched
+    return frozenset(chosen)
 
 
 class XdistHandoff:
@@ -308,9 +305,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     collected = suite.collect()
     config.hook.pytest_collectreport(report=pytest.CollectReport(suite.nodeid, "passed", None, collected))
     keep = {p.item_name for p in state.selected}
-    ids = config.stash.get(NODE_IDS_KEY, None)
-    if ids is not None:
-        keep &= {item.name for item in _by_node_ids(collected, ids, lambda item: item.nodeid)}
+    named = config.stash.get(NODE_NAMES_KEY, None)
+    if named is not None:
+        keep &= named
     if names_marker(config, "soft_signal"):
         _mark_soft_signals(state, [item for item in collected if item.name in keep])
     skipped = [item for item in collected if item.name not in keep]
@@ -348,8 +345,6 @@ def _start_progress(config: pytest.Config, state: PassportSession, files: list[A
     if progress is not None:
         config.add_cleanup(progress.stop)
         config.stash[PROGRESS_KEY] = progress
-
-
 
 
 @pytest.hookimpl(optionalhook=True)

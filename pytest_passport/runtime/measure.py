@@ -204,18 +204,11 @@ def _stack(results: list[Inference], attr: str) -> np.ndarray:
     return np.stack([getattr(r, attr) for r in results])
 
 
+@quiet_numerics()
 def smoke_results(runtime: Runtime, observations: list[Observation], source: str,
                   action_stats: dict[str, np.ndarray] | None, clip: float | None,
                   norm_bound: float | None = None) -> dict[str, Any]:
-    """The five buckets on a calibration batch (spec §2.4); all-NaN outputs give NaN figures, not warnings."""
-    with quiet_numerics():
-        return _smoke_results(runtime, observations, source, action_stats, clip, norm_bound)
-
-
-def _smoke_results(runtime: Runtime, observations: list[Observation], source: str,
-                   action_stats: dict[str, np.ndarray] | None, clip: float | None,
-                   norm_bound: float | None) -> dict[str, Any]:
-    """The five buckets on a calibration batch (spec §2.4).
+    """The five buckets on a calibration batch (spec §2.4); all-NaN outputs give NaN figures, not warnings.
 
     ``clip`` is the bound the model itself clips its normalized outputs to (judged: beyond it
     fails); ``norm_bound`` the one the action normalization maps the training range onto
